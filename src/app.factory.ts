@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppModule } from './app.module';
+import { OriginRegistry } from './auth/origin-registry.service';
+import { renderError } from './common/all-exceptions.filter';
+import { AppException } from './common/app.exception';
+import { ErrorCode } from './common/error-code';
+import { createPino, PinoNestLogger } from './common/logger';
+import { createValidationPipe } from './common/validation.pipe';
+import { validateEnv } from './config/env.validation';
+import { setupSwagger } from './swagger';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export interface CreateAppOptions {
+  /** Swagger UI needs @fastify/static; the OpenAPI document alone does not. */
+  swaggerUi?: boolean;
+  logLevel?: string;
+}
+
+/** Builds the application exactly as it runs, so that main, the CLI and the OpenAPI export agree. */
+export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const env = validateEnv(process.env);
+  const logger = createPino(options.logLevel ?? env.LOG_LEVEL, env.API_KEY_HEADER);
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    // One line per request is written by our onResponse hook, with the key id and without the key.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: env.BODY_LIMIT_BYTES,
+    trustProxy: env.TRUST_PROXY,
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(8).toString('hex')}`;
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+    logger: new PinoNestLogger(logger),
+    bufferLogs: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  const origins = app.get(OriginRegistry);
+  const allowHeaders = ['x-api-key', 'authorization', 'content-type', 'x-request-id', env.API_KEY_HEADER?.toLowerCase()]
+    .filter(Boolean)
+    .join(', ');
+
+  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('x-request-id', request.id);
+    const origin = request.headers.origin;
+    if (!origin) return;
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
+      // Preflights carry no key: answer for any origin some active publishable key allows.
+      if (!origins.has(origin)) throw new AppException(ErrorCode.ORIGIN_NOT_ALLOWED, 'This origin is not allowed by any key');
+      reply
+        .header('access-control-allow-origin', origin)
+        .header('vary', 'Origin')
+        .header('access-control-allow-methods', 'GET, POST, PATCH, DELETE')
+        .header('access-control-allow-headers', allowHeaders)
+        .header('access-control-max-age', '600')
+        .status(204)
+        .send();
+      return reply;
+    }
+    if (origins.has(origin)) {
+      reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+      reply.header('access-control-expose-headers', 'x-request-id, ratelimit, ratelimit-policy, retry-after');
+    }
+  });
+  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        statusCode: reply.statusCode,
+        responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
+        keyId: request.auth?.key.id,
+        consumerId: request.auth?.key.consumer?.id,
+      },
+      'request',
+    );
+  });
+  fastify.setErrorHandler((err, request, reply) => renderError(err, request, reply));
+
+  app.setGlobalPrefix('v1', { exclude: ['health/live', 'health/ready', 'metrics'] });
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+  if (env.DOCS_ENABLED) setupSwagger(app, { ui: options.swaggerUi ?? true });
+  return app;
+}

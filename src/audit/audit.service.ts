@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { newId } from '../common/ids';
+import { Actor } from './actor';
+import { AuditEntry } from './audit-entry.entity';
+import { canonicalJson, redact, sha256 } from './canonical';
+
+export interface AuditRecord {
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+}
+
+/**
+ * Appends to the hash-chained audit log inside the caller's transaction. The head row is locked for
+ * the rest of that transaction, so appends are serialized and the chain cannot fork.
+ */
+@Injectable()
+export class AuditService {
+  async record(manager: EntityManager, actor: Actor, rec: AuditRecord): Promise<AuditEntry> {
+    const mysql = manager.connection.options.type === 'mysql';
+    const [head] = await manager.query(`SELECT seq, hash FROM audit_head WHERE id = 1${mysql ? ' FOR UPDATE' : ''}`);
+    const prevHash: string = head.hash;
+    const at = new Date();
+    const fields = {
+      id: newId('aud', at.getTime()),
+      actorKeyId: actor.keyId,
+      action: rec.action,
+      targetType: rec.targetType,
+      targetId: rec.targetId,
+      before: toPlain(redact(rec.before ?? null)),
+      after: toPlain(redact(rec.after ?? null)),
+      ip: actor.ip,
+      requestId: actor.requestId,
+      at: at.toISOString(),
+      prevHash,
+    };
+    const canonical = canonicalJson(fields);
+    const hash = sha256(prevHash + canonical);
+    const entry = manager.create(AuditEntry, { ...fields, at, canonical, hash });
+    await manager.insert(AuditEntry, entry);
+    await manager.query('UPDATE audit_head SET seq = seq + 1, hash = ? WHERE id = 1', [hash]);
+    return entry;
+  }
+}
+
+function toPlain(value: Record<string, unknown> | null): Record<string, unknown> | null {
+  return value ? (JSON.parse(canonicalJson(value)) as Record<string, unknown>) : null;
+}

@@ -1,0 +1,64 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { AppException } from '../common/app.exception';
+import { ErrorCode } from '../common/error-code';
+import type { EnvironmentVariables } from '../config/env.validation';
+import { AuthFailureLimiter } from './auth-failure.limiter';
+import { IS_PUBLIC } from './decorators';
+import { KeyVerifier } from './key-verifier.service';
+
+/** Reads the key from X-API-Key, Authorization: Bearer, or the header named by API_KEY_HEADER. Never the query string. */
+export function extractKey(request: FastifyRequest, extraHeader?: string): string | undefined {
+  const h = request.headers;
+  const direct = h['x-api-key'];
+  if (typeof direct === 'string' && direct) return direct.trim();
+  if (extraHeader) {
+    const custom = h[extraHeader];
+    if (typeof custom === 'string' && custom) return custom.trim();
+  }
+  const auth = h.authorization;
+  if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim();
+  return undefined;
+}
+
+/** First global guard: who is calling. Deny by default; `@Public()` opts out. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  private readonly extraHeader?: string;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: KeyVerifier,
+    private readonly failures: AuthFailureLimiter,
+    @Inject(ConfigService) config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.extraHeader = config.get('API_KEY_HEADER', { infer: true })?.toLowerCase();
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const ip = request.ip;
+    const key = extractKey(request, this.extraHeader);
+    if (!key) return this.fail(ErrorCode.MISSING_API_KEY, ip);
+    const origin = typeof request.headers.origin === 'string' ? request.headers.origin : undefined;
+    const outcome = await this.verifier.verify(key, { ip, origin });
+    if (!outcome.ok) return this.fail(outcome.code, ip);
+    request.auth = { key: outcome.key, ip };
+    return true;
+  }
+
+  /** Failed attempts count against the client IP; past the limit the answer becomes 429 so guessing is slow. */
+  private async fail(code: ErrorCode, ip: string): Promise<never> {
+    const retryAfter = await this.failures.record(ip);
+    if (retryAfter !== null) {
+      throw new AppException(ErrorCode.RATE_LIMIT_EXCEEDED, 'Too many failed authentication attempts from this address', {
+        retryAfter,
+      });
+    }
+    throw new AppException(code);
+  }
+}

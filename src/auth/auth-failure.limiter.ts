@@ -1,0 +1,29 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { EnvironmentVariables } from '../config/env.validation';
+import { COUNTER_STORE, type CounterStore } from '../rate-limit/storage/counter-store';
+
+/**
+ * Counts failed authentications per client IP (the only place Tollgate limits by IP): a client that
+ * keeps presenting bad keys gets 429 instead of 401 until its window ends. Valid keys are never
+ * counted here, so they keep working from the same address.
+ */
+@Injectable()
+export class AuthFailureLimiter {
+  private readonly limit: number;
+  private readonly windowMs: number;
+
+  constructor(
+    @Inject(COUNTER_STORE) private readonly store: CounterStore,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.limit = config.get('AUTH_FAILURE_LIMIT', { infer: true });
+    this.windowMs = config.get('AUTH_FAILURE_WINDOW_SECONDS', { infer: true }) * 1000;
+  }
+
+  /** Records one failure; returns seconds to wait when the address is over its limit, else null. */
+  async record(ip: string): Promise<number | null> {
+    const [r] = await this.store.hit([{ key: `authfail:${ip}`, limit: this.limit, windowMs: this.windowMs, cost: 1 }]);
+    return r.allowed ? null : Math.max(1, Math.ceil(r.resetMs / 1000));
+  }
+}

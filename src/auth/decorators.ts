@@ -1,0 +1,51 @@
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import {
+  ApiExtension,
+  ApiForbiddenResponse,
+  ApiSecurity,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+  ApiServiceUnavailableResponse,
+} from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import type { AuthContext } from './auth-key';
+import type { KeyKind } from './scopes';
+
+export const IS_PUBLIC = 'tollgate:public';
+export const REQUIRED_SCOPES = 'tollgate:scopes';
+export const KEY_KINDS = 'tollgate:kinds';
+export const SECURITY_SCHEME = 'api-key';
+
+/** Opts a route out of key authentication. Everything else is denied unless it declares its scopes. */
+export const Public = () => SetMetadata(IS_PUBLIC, true);
+
+/**
+ * Declares what a route needs (all of `scopes`; none is a valid declaration) and writes the OpenAPI
+ * security requirement. OpenAPI 3.0 has no scopes on apiKey schemes, so they go in `x-required-scopes`.
+ */
+export const RequireScopes = (...scopes: string[]) =>
+  applyDecorators(
+    SetMetadata(REQUIRED_SCOPES, scopes),
+    ApiSecurity(SECURITY_SCHEME),
+    ApiExtension('x-required-scopes', scopes),
+    ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED' }),
+    ApiForbiddenResponse({
+      type: ErrorResponseDto,
+      description: 'INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED',
+    }),
+    ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED' }),
+    ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'SERVICE_UNAVAILABLE: the database is unreachable' }),
+  );
+
+/** Which kinds of key reach a controller: admin routes take admin keys, /me and /usage consumer keys. */
+export const KeyKinds = (...kinds: KeyKind[]) => applyDecorators(SetMetadata(KEY_KINDS, kinds), ApiExtension('x-key-kinds', kinds));
+export const AdminOnly = () => KeyKinds('admin');
+export const ConsumerOnly = () => KeyKinds('secret', 'publishable');
+
+/** The authenticated key of the request (set by ApiKeyGuard). */
+export const CurrentAuth = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthContext => {
+  const auth = ctx.switchToHttp().getRequest<FastifyRequest>().auth;
+  if (!auth) throw new Error('CurrentAuth used on a route without authentication');
+  return auth;
+});

@@ -1,0 +1,79 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppException } from './app.exception';
+import { isDatabaseUnavailable, isDuplicateKey } from './db-errors';
+import { DEFAULT_MESSAGES, ERROR_STATUS, ErrorCode } from './error-code';
+
+const STATUS_TO_CODE: Record<number, ErrorCode> = {
+  400: ErrorCode.VALIDATION_FAILED,
+  401: ErrorCode.INVALID_API_KEY,
+  403: ErrorCode.INSUFFICIENT_PERMISSIONS,
+  404: ErrorCode.NOT_FOUND,
+  405: ErrorCode.NOT_FOUND,
+  409: ErrorCode.CONFLICT,
+  413: ErrorCode.PAYLOAD_TOO_LARGE,
+  415: ErrorCode.VALIDATION_FAILED,
+  429: ErrorCode.RATE_LIMIT_EXCEEDED,
+  503: ErrorCode.SERVICE_UNAVAILABLE,
+};
+
+/** Maps everything thrown below a controller, and Fastify's own errors, into the one error shape. */
+export function toAppException(err: unknown): AppException {
+  if (err instanceof AppException) return err;
+  if (err instanceof ThrottlerException) return new AppException(ErrorCode.RATE_LIMIT_EXCEEDED);
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const code = STATUS_TO_CODE[status] ?? (status >= 500 ? ErrorCode.INTERNAL_ERROR : ErrorCode.VALIDATION_FAILED);
+    const body = err.getResponse();
+    const message =
+      status === 404
+        ? 'Route not found'
+        : typeof body === 'object' && body && typeof (body as { message?: unknown }).message === 'string'
+          ? (body as { message: string }).message
+          : DEFAULT_MESSAGES[code];
+    return new AppException(code, status >= 500 ? DEFAULT_MESSAGES[code] : message);
+  }
+  const fastifyCode = (err as { code?: string })?.code;
+  const fastifyStatus = (err as { statusCode?: number })?.statusCode;
+  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE' || fastifyStatus === 413) {
+    return new AppException(ErrorCode.PAYLOAD_TOO_LARGE);
+  }
+  if (typeof fastifyCode === 'string' && fastifyCode.startsWith('FST_ERR_CTP')) {
+    return new AppException(ErrorCode.VALIDATION_FAILED, (err as Error).message);
+  }
+  if (fastifyStatus === 400 && (err as { type?: string; message?: string })?.message?.includes('JSON')) {
+    return new AppException(ErrorCode.VALIDATION_FAILED, 'The request body is not valid JSON');
+  }
+  if (isDatabaseUnavailable(err)) return AppException.unavailable();
+  if (isDuplicateKey(err)) return AppException.conflict('A resource with the same unique value already exists');
+  return new AppException(ErrorCode.INTERNAL_ERROR);
+}
+
+export function renderError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const ex = toAppException(err);
+  if (ex.code === ErrorCode.INTERNAL_ERROR) request.log.error({ err }, 'unhandled error');
+  else if (ex.code === ErrorCode.SERVICE_UNAVAILABLE) request.log.warn({ err: (err as Error)?.message }, 'dependency unavailable');
+  const body: Record<string, unknown> = {
+    error: ex.code,
+    message: ex.message,
+    statusCode: ERROR_STATUS[ex.code],
+    requestId: request.id,
+  };
+  if (ex.extra.retryAfter !== undefined) {
+    body.retryAfter = ex.extra.retryAfter;
+    reply.header('Retry-After', String(ex.extra.retryAfter));
+  }
+  if (ex.extra.details) body.details = ex.extra.details;
+  if (ex.extra.headers) for (const [k, v] of Object.entries(ex.extra.headers)) reply.header(k, v);
+  reply.status(ex.status).send(body);
+}
+
+/** Renders everything thrown from guards, pipes and handlers; Fastify's own errors use renderError directly. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    renderError(exception, ctx.getRequest<FastifyRequest>(), ctx.getResponse<FastifyReply>());
+  }
+}

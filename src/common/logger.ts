@@ -1,0 +1,56 @@
+import type { LoggerService } from '@nestjs/common';
+import pino, { Logger } from 'pino';
+
+/** Header names whose values never reach a log line. */
+export function redactedHeaders(extraHeader?: string): string[] {
+  const names = ['x-api-key', 'authorization', 'cookie'];
+  if (extraHeader) names.push(extraHeader.toLowerCase());
+  return names.flatMap((h) => [`req.headers["${h}"]`, `headers["${h}"]`]);
+}
+
+export function createPino(level: string, extraHeader?: string): Logger {
+  return pino({
+    level,
+    base: { service: 'tollgate' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: redactedHeaders(extraHeader), censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}
+
+/** Nest's logger interface over the same pino instance Fastify logs requests with: one JSON stream. */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly pino: Logger) {}
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.write('info', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.write('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.write('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.write('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.write('trace', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.write('fatal', message, rest);
+  }
+
+  private write(level: pino.Level, message: unknown, rest: unknown[]): void {
+    // Nest passes the context (class name) last; an object first is structured data.
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    if (message && typeof message === 'object' && !(message instanceof Error)) {
+      const msg = typeof rest[0] === 'string' ? (rest[0] as string) : undefined;
+      this.pino[level]({ context, ...(message as object) }, msg);
+    } else if (message instanceof Error) {
+      this.pino[level]({ context, err: message }, message.message);
+    } else {
+      this.pino[level]({ context }, String(message));
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  const v = String(value).toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no'].includes(v)) return false;
+  return value;
+};
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/**
+ * Every environment variable the service reads, with its default. `.env.example` mirrors this class;
+ * a bad value stops start-up with one line per variable.
+ */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test']) NODE_ENV: string = 'development';
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT: number = 3000;
+  @IsString() HOST: string = '0.0.0.0';
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL: string = 'info';
+
+  @IsIn(['sqlite', 'mysql']) DB_TYPE: 'sqlite' | 'mysql' = 'sqlite';
+  @IsString() SQLITE_PATH: string = './data/tollgate.sqlite';
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^mysql:\/\/[^/]+\/[^/?]+/, { message: 'DATABASE_URL must look like mysql://user:pass@host:3306/db' })
+  DATABASE_URL?: string;
+  @Transform(toInt) @IsInt() @Min(1) @Max(500) DB_POOL_SIZE: number = 10;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must look like redis://host:6379' })
+  REDIS_URL?: string;
+  @IsString() REDIS_PREFIX: string = 'tollgate:';
+
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(16) KEY_HASH_SECRET?: string;
+  @Matches(/^[a-z][a-z0-9]{0,15}$/, { message: 'KEY_PREFIX must be 1-16 lowercase letters or digits, starting with a letter' })
+  KEY_PREFIX: string = 'tg';
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9-]+$/, { message: 'API_KEY_HEADER must be a valid HTTP header name' })
+  API_KEY_HEADER?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() ADMIN_API_KEY?: string;
+
+  @Transform(toBool) @IsBoolean() TRUST_PROXY: boolean = false;
+  @Transform(toInt) @IsInt() @Min(1024) @Max(100 * 1024 * 1024) BODY_LIMIT_BYTES: number = 1024 * 1024;
+  @Transform(toBool) @IsBoolean() DOCS_ENABLED: boolean = true;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(3600) KEY_CACHE_TTL_SECONDS: number = 10;
+  @Transform(toInt) @IsInt() @Min(0) @Max(86400) KEY_CACHE_STALE_SECONDS: number = 300;
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000) KEY_CACHE_MAX: number = 50_000;
+  @Transform(toInt) @IsInt() @Min(0) @Max(3600) NEGATIVE_CACHE_TTL_SECONDS: number = 60;
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000) NEGATIVE_CACHE_MAX: number = 50_000;
+
+  @Transform(toInt) @IsInt() @Min(1) AUTH_FAILURE_LIMIT: number = 30;
+  @Transform(toInt) @IsInt() @Min(1) AUTH_FAILURE_WINDOW_SECONDS: number = 60;
+  @Transform(toInt) @IsInt() @Min(1) DEFAULT_RATE_LIMIT: number = 1000;
+  @Transform(toInt) @IsInt() @Min(1) DEFAULT_RATE_LIMIT_WINDOW_SECONDS: number = 60;
+
+  @Transform(toInt) @IsInt() @Min(50) @Max(60_000) USAGE_FLUSH_INTERVAL_MS: number = 1000;
+  @Transform(toInt) @IsInt() @Min(1) @Max(100_000) USAGE_FLUSH_BATCH_ROWS: number = 5000;
+  @Transform(toInt) @IsInt() @Min(1000) USAGE_BUFFER_MAX_ROWS: number = 1_000_000;
+  @Transform(toInt) @IsInt() @Min(1) @Max(400) USAGE_BACKFILL_DAYS: number = 35;
+
+  @Transform(toBool) @IsBoolean() BILLING_AUTO_CLOSE: boolean = true;
+  @Transform(toInt) @IsInt() @Min(0) @Max(24 * 30) BILLING_CLOSE_GRACE_HOURS: number = 1;
+}
+
+export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+  const env = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { skipMissingProperties: false });
+  if (env.DB_TYPE === 'mysql' && !env.DATABASE_URL) {
+    throw new Error('Invalid configuration:\n  DATABASE_URL: required when DB_TYPE=mysql');
+  }
+  if (env.DB_TYPE === 'mysql' && !env.KEY_HASH_SECRET) {
+    throw new Error('Invalid configuration:\n  KEY_HASH_SECRET: required when DB_TYPE=mysql (at least 16 characters)');
+  }
+  if (errors.length) {
+    const lines = errors.map((e) => {
+      const value = raw[e.property];
+      const shown = e.property.includes('SECRET') || e.property.includes('KEY') ? '(hidden)' : JSON.stringify(value);
+      return `  ${e.property}=${shown}: ${Object.values(e.constraints ?? {}).join('; ')}`;
+    });
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return env;
+}

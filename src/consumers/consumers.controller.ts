@@ -1,0 +1,92 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AdminOnly, RequireScopes } from '../auth/decorators';
+import { Actor, CurrentActor } from '../audit/actor';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import { Page, PageOf } from '../common/pagination';
+import { ConsumersService } from './consumers.service';
+import { ConsumerDto } from './dto/consumer.dto';
+import { CreateConsumerDto, ListConsumersQueryDto } from './dto/create-consumer.dto';
+import { UpdateConsumerDto } from './dto/update-consumer.dto';
+
+const ConsumerPageDto = PageOf(ConsumerDto);
+
+@ApiTags('Consumers')
+@AdminOnly()
+@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@Controller('admin/consumers')
+export class ConsumersController {
+  constructor(private readonly consumers: ConsumersService) {}
+
+  @Post()
+  @RequireScopes('consumers:write')
+  @ApiOperation({ operationId: 'createConsumer', summary: 'Create a consumer' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: externalId already used' })
+  create(@CurrentActor() actor: Actor, @Body() dto: CreateConsumerDto): Promise<ConsumerDto> {
+    return this.consumers.create(actor, dto);
+  }
+
+  @Get()
+  @RequireScopes('consumers:read')
+  @ApiOperation({ operationId: 'listConsumers', summary: 'List consumers, newest first' })
+  @ApiOkResponse({ type: ConsumerPageDto })
+  list(@Query() query: ListConsumersQueryDto): Promise<Page<ConsumerDto>> {
+    return this.consumers.list(query);
+  }
+
+  @Get(':id')
+  @RequireScopes('consumers:read')
+  @ApiOperation({ operationId: 'getConsumer', summary: 'Get a consumer' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  get(@Param('id') id: string): Promise<ConsumerDto> {
+    return this.consumers.get(id);
+  }
+
+  @Patch(':id')
+  @RequireScopes('consumers:write')
+  @ApiOperation({ operationId: 'updateConsumer', summary: 'Update a consumer', description: 'A plan change applies from the next billing period.' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: externalId already used' })
+  update(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() dto: UpdateConsumerDto): Promise<ConsumerDto> {
+    return this.consumers.update(actor, id, dto);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireScopes('consumers:write')
+  @ApiOperation({
+    operationId: 'deleteConsumer',
+    summary: 'Delete a consumer and its keys',
+    description: 'Refused with CONFLICT when the consumer has usage or billing history; suspend it instead.',
+  })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the consumer has history' })
+  async remove(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<void> {
+    await this.consumers.remove(actor, id);
+  }
+
+  @Post(':id/suspend')
+  @HttpCode(200)
+  @RequireScopes('consumers:write')
+  @ApiOperation({ operationId: 'suspendConsumer', summary: 'Suspend a consumer: all its keys are refused with CONSUMER_SUSPENDED' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  suspend(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ConsumerDto> {
+    return this.consumers.setStatus(actor, id, 'suspended');
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  @RequireScopes('consumers:write')
+  @ApiOperation({ operationId: 'resumeConsumer', summary: 'Resume a suspended consumer' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  resume(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ConsumerDto> {
+    return this.consumers.setStatus(actor, id, 'active');
+  }
+}

@@ -1,0 +1,5 @@
+import { OmitType, PartialType } from '@nestjs/swagger';
+import { CreateConsumerDto } from './create-consumer.dto';
+
+/** Every field optional. A plan change applies from the consumer's next billing period. */
+export class UpdateConsumerDto extends PartialType(OmitType(CreateConsumerDto, [] as const)) {}

@@ -1,0 +1,40 @@
+import { Global, Logger, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { EnvironmentVariables } from '../config/env.validation';
+import { dataSourceOptions } from './data-source-options';
+import { runMigrationsLocked } from './migrate';
+import { Transactions } from './transactions';
+
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<EnvironmentVariables, true>) => ({
+        ...dataSourceOptions({
+          DB_TYPE: config.get('DB_TYPE', { infer: true }),
+          SQLITE_PATH: config.get('SQLITE_PATH', { infer: true }),
+          DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
+          DB_POOL_SIZE: config.get('DB_POOL_SIZE', { infer: true }),
+        }),
+        autoLoadEntities: true,
+        logging: ['error'],
+        // Fail start-up promptly instead of retrying for minutes.
+        retryAttempts: 3,
+        retryDelay: 1000,
+      }),
+      // The schema is brought up to date before any provider can query it.
+      dataSourceFactory: async (options) => {
+        const dataSource = await new DataSource(options!).initialize();
+        const applied = await runMigrationsLocked(dataSource);
+        if (applied.length) new Logger('Database').log(`applied migrations: ${applied.join(', ')}`);
+        return dataSource;
+      },
+    }),
+  ],
+  providers: [Transactions],
+  exports: [Transactions],
+})
+export class DatabaseModule {}

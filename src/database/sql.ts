@@ -1,0 +1,62 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+type Db = DataSource | EntityManager;
+
+export function isMysql(db: Db): boolean {
+  const ds = 'connection' in db ? db.connection : db;
+  return ds.options.type === 'mysql';
+}
+
+/** mysql2 returns BIGINT, DECIMAL and SUM as strings; SQLite returns numbers. Convert at the edge. */
+export function toNumber(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'number' ? value : Number(value);
+}
+
+/** A date read from a raw query: MySQL gives a Date, SQLite gives 'YYYY-MM-DD HH:MM:SS.SSS' in UTC. */
+export function toDate(value: unknown): Date {
+  if (value instanceof Date) return value;
+  const s = String(value);
+  return new Date(s.includes('T') ? s : `${s.replace(' ', 'T')}Z`);
+}
+
+/** A Date as the parameter value both drivers compare correctly against datetime(3) columns. */
+export function sqlTime(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+const quote = (db: Db, name: string) => (isMysql(db) ? `\`${name}\`` : `"${name}"`);
+
+/**
+ * Multi-row upsert that ADDS to counter columns on conflict (TypeORM's orUpdate overwrites).
+ * Rows should be sorted by key so that concurrent writers lock in the same order.
+ */
+export async function upsertAdd(
+  db: Db,
+  table: string,
+  keyColumns: string[],
+  addColumns: string[],
+  setColumns: string[],
+  rows: Record<string, unknown>[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = [...keyColumns, ...setColumns, ...addColumns];
+  const mysql = isMysql(db);
+  // SQLite allows 32766 parameters per statement, MySQL 65535; keep each statement well below both.
+  const perStatement = Math.max(1, Math.floor(30000 / columns.length));
+  const q = (c: string) => quote(db, c);
+  const update = mysql
+    ? [...addColumns.map((c) => `${q(c)} = ${q(c)} + VALUES(${q(c)})`), ...setColumns.map((c) => `${q(c)} = VALUES(${q(c)})`)]
+    : [...addColumns.map((c) => `${q(c)} = ${q(c)} + excluded.${q(c)}`), ...setColumns.map((c) => `${q(c)} = excluded.${q(c)}`)];
+  const tail = mysql
+    ? ` ON DUPLICATE KEY UPDATE ${update.join(', ')}`
+    : ` ON CONFLICT (${keyColumns.map(q).join(', ')}) DO UPDATE SET ${update.join(', ')}`;
+  const placeholder = `(${columns.map(() => '?').join(', ')})`;
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const chunk = rows.slice(i, i + perStatement);
+    const params: unknown[] = [];
+    for (const row of chunk) for (const c of columns) params.push(row[c]);
+    const sql = `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES ${chunk.map(() => placeholder).join(', ')}${tail}`;
+    await db.query(sql, params);
+  }
+}

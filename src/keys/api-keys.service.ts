@@ -1,0 +1,332 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, IsNull, LessThan } from 'typeorm';
+import type { AuthKey } from '../auth/auth-key';
+import { CacheInvalidationService } from '../auth/cache-invalidation.service';
+import { ipRuleProblem } from '../auth/ip-matcher';
+import { KeyCache } from '../auth/key-cache';
+import { generateKey, KeyEnvironment } from '../auth/key-format';
+import { KeyHasher } from '../auth/key-hasher';
+import { isSubset, KeyKind, scopeProblems } from '../auth/scopes';
+import { Actor } from '../audit/actor';
+import { AuditService } from '../audit/audit.service';
+import { AppException, FieldError } from '../common/app.exception';
+import { ErrorCode } from '../common/error-code';
+import { newId } from '../common/ids';
+import { decodeCursor, Page, PageQueryDto, toPage } from '../common/pagination';
+import type { EnvironmentVariables } from '../config/env.validation';
+import { Consumer } from '../consumers/consumer.entity';
+import { Transactions } from '../database/transactions';
+import { ApiKey } from './api-key.entity';
+import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
+import { CreateKeyDto } from './dto/create-key.dto';
+import { UpdateKeyDto } from './dto/update-key.dto';
+
+export function toKeyDto(k: ApiKey): ApiKeyDto {
+  return {
+    id: k.id,
+    kind: k.kind,
+    consumerId: k.consumerId,
+    name: k.name,
+    environment: k.environment,
+    start: k.start,
+    scopes: k.scopes,
+    expiresAt: k.expiresAt?.toISOString() ?? null,
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+    allowedIps: k.allowedIps,
+    allowedOrigins: k.allowedOrigins,
+    rateLimits: k.rateLimits,
+    metadata: k.metadata,
+    rotatedFromId: k.rotatedFromId,
+    createdAt: k.createdAt.toISOString(),
+  };
+}
+
+/** Which keys a call may see or change: all (admin routes), or one consumer's own (/me/keys). */
+export type KeyScope = { consumerId: string } | { kind: 'admin' } | 'any';
+
+export interface KeyListQuery extends PageQueryDto {
+  environment?: KeyEnvironment;
+  status?: 'active' | 'revoked' | 'expired';
+}
+
+const MAX_GRACE_SECONDS = 7 * 86400;
+
+@Injectable()
+export class ApiKeysService {
+  private readonly prefix: string;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tx: Transactions,
+    private readonly hasher: KeyHasher,
+    private readonly cache: KeyCache,
+    private readonly audit: AuditService,
+    private readonly invalidate: CacheInvalidationService,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.prefix = config.get('KEY_PREFIX', { infer: true });
+  }
+
+  /**
+   * Creates a key. `consumerId` null creates an admin key. A key never grants more than its creator
+   * holds: admin keys get a subset of the caller's scopes; a consumer key creates keys for its own
+   * consumer with a subset of its scopes, its environment, and no later expiry.
+   */
+  async create(caller: AuthKey, actor: Actor, consumerId: string | null, dto: CreateKeyDto): Promise<CreatedApiKeyDto> {
+    const kind: KeyKind = dto.kind ?? (consumerId ? 'secret' : 'admin');
+    if (consumerId === null && kind !== 'admin') {
+      throw AppException.validation([{ field: 'kind', message: 'keys created here are admin keys; create consumer keys under /v1/admin/consumers/{id}/keys' }]);
+    }
+    if (consumerId !== null && kind === 'admin') {
+      throw AppException.validation([{ field: 'kind', message: 'a consumer key is secret or publishable' }]);
+    }
+    const environment = dto.environment ?? (caller.kind === 'admin' ? 'live' : caller.environment);
+    let expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
+    this.validateFields(kind, { ...dto, expiresAt: dto.expiresAt });
+    if (kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, dto.scopes);
+    if (caller.kind !== 'admin') {
+      if (environment !== caller.environment) {
+        throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, `A ${caller.environment} key can only create ${caller.environment} keys`);
+      }
+      if (caller.expiresAt !== null) {
+        if (!expiresAt) expiresAt = new Date(caller.expiresAt);
+        else if (expiresAt.getTime() > caller.expiresAt) {
+          throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot outlive the key that creates it');
+        }
+      }
+    }
+    const { key: plaintext, start } = generateKey(this.prefix, environment);
+    const hash = this.hasher.hash(plaintext);
+    const created = await this.tx.run(async (m) => {
+      if (consumerId !== null && !(await m.existsBy(Consumer, { id: consumerId }))) throw AppException.notFound('Consumer');
+      const now = new Date();
+      const row = m.create(ApiKey, {
+        id: newId('key', now.getTime()),
+        consumerId,
+        kind,
+        name: dto.name,
+        environment,
+        start,
+        hash,
+        hashVersion: this.hasher.current.version,
+        scopes: dto.scopes,
+        expiresAt,
+        revokedAt: null,
+        lastUsedAt: null,
+        allowedIps: dto.allowedIps ?? [],
+        allowedOrigins: dto.allowedOrigins ?? [],
+        rateLimits: dto.rateLimits?.map((r) => ({ name: r.name, limit: r.limit, windowSeconds: r.windowSeconds })) ?? [],
+        metadata: dto.metadata ?? {},
+        rotatedFromId: null,
+        createdByKeyId: caller.id,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await m.insert(ApiKey, row);
+      const out = toKeyDto(row);
+      await this.audit.record(m, actor, { action: 'key.create', targetType: 'key', targetId: row.id, after: { ...out } });
+      return out;
+    });
+    this.cache.forgetMissing(hash);
+    return { ...created, key: plaintext };
+  }
+
+  async list(scope: KeyScope, query: KeyListQuery & { consumerId?: string; kind?: KeyKind }): Promise<Page<ApiKeyDto>> {
+    const limit = query.limit ?? 20;
+    const where: FindOptionsWhere<ApiKey> = { ...this.scopeWhere(scope) };
+    if (query.consumerId && scope === 'any') where.consumerId = query.consumerId;
+    if (query.kind && scope === 'any') where.kind = query.kind;
+    if (query.environment) where.environment = query.environment;
+    const cursor = decodeCursor(query.cursor);
+    if (cursor) where.id = LessThan(cursor);
+    const repo = this.dataSource.getRepository(ApiKey);
+    let qb = repo.createQueryBuilder('k').where(where).orderBy('k.id', 'DESC').take(limit + 1);
+    const now = new Date();
+    if (query.status === 'revoked') {
+      qb = qb.andWhere('k.revoked_at IS NOT NULL');
+    } else if (query.status === 'active') {
+      qb = qb.andWhere('k.revoked_at IS NULL').andWhere('(k.expires_at IS NULL OR k.expires_at > :now)', { now });
+    } else if (query.status === 'expired') {
+      qb = qb.andWhere('k.revoked_at IS NULL').andWhere('k.expires_at <= :now', { now });
+    }
+    return toPage(await qb.getMany(), limit, toKeyDto);
+  }
+
+  async get(scope: KeyScope, id: string): Promise<ApiKeyDto> {
+    return toKeyDto(await this.find(this.dataSource.manager, scope, id));
+  }
+
+  async update(caller: AuthKey, actor: Actor, scope: KeyScope, id: string, dto: UpdateKeyDto): Promise<ApiKeyDto> {
+    const out = await this.tx.run(async (m) => {
+      const key = await this.find(m, scope, id, true);
+      this.validateFields(key.kind, {
+        ...dto,
+        allowedOrigins: dto.allowedOrigins ?? (key.kind === 'publishable' ? key.allowedOrigins : dto.allowedOrigins),
+      });
+      if (dto.scopes) {
+        if (key.kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, dto.scopes);
+        if (key.kind === 'admin' && key.scopes.includes('*') && !dto.scopes.includes('*')) await this.keepOneRootKey(m, key.id);
+      }
+      const before = toKeyDto(key);
+      if (dto.name !== undefined) key.name = dto.name;
+      if (dto.scopes !== undefined) key.scopes = dto.scopes;
+      if (dto.expiresAt !== undefined) key.expiresAt = dto.expiresAt === null ? null : new Date(dto.expiresAt);
+      if (dto.allowedIps !== undefined) key.allowedIps = dto.allowedIps;
+      if (dto.allowedOrigins !== undefined) key.allowedOrigins = dto.allowedOrigins;
+      if (dto.rateLimits !== undefined) key.rateLimits = dto.rateLimits.map((r) => ({ name: r.name, limit: r.limit, windowSeconds: r.windowSeconds }));
+      if (dto.metadata !== undefined) key.metadata = dto.metadata;
+      if (caller.kind !== 'admin' && caller.expiresAt !== null && (key.expiresAt === null || key.expiresAt.getTime() > caller.expiresAt)) {
+        throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot outlive the key that changes it');
+      }
+      key.updatedAt = new Date();
+      await m.save(ApiKey, key);
+      const after = toKeyDto(key);
+      await this.audit.record(m, actor, { action: 'key.update', targetType: 'key', targetId: id, before: { ...before }, after: { ...after } });
+      return after;
+    });
+    this.invalidate.key(id);
+    return out;
+  }
+
+  async revoke(actor: Actor, scope: KeyScope, id: string): Promise<ApiKeyDto> {
+    const out = await this.tx.run(async (m) => {
+      const key = await this.find(m, scope, id, true);
+      if (key.revokedAt) return toKeyDto(key);
+      if (key.kind === 'admin' && key.scopes.includes('*')) await this.keepOneRootKey(m, key.id);
+      key.revokedAt = new Date();
+      key.updatedAt = key.revokedAt;
+      await m.save(ApiKey, key);
+      const after = toKeyDto(key);
+      await this.audit.record(m, actor, { action: 'key.revoke', targetType: 'key', targetId: id, before: { revokedAt: null }, after: { revokedAt: after.revokedAt } });
+      return after;
+    });
+    this.invalidate.key(id);
+    return out;
+  }
+
+  /**
+   * Issues a new key with the same consumer, kind, environment, scopes, limits and metadata; the old
+   * key keeps working for the grace period, then answers KEY_EXPIRED.
+   */
+  async rotate(caller: AuthKey, actor: Actor, scope: KeyScope, id: string, graceSeconds = 0): Promise<CreatedApiKeyDto> {
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
+      throw AppException.validation([{ field: 'gracePeriodSeconds', message: `must be an integer from 0 to ${MAX_GRACE_SECONDS}` }]);
+    }
+    let plaintext = '';
+    let hash = '';
+    const out = await this.tx.run(async (m) => {
+      const old = await this.find(m, scope, id, true);
+      const now = new Date();
+      if (old.revokedAt) throw AppException.conflict('A revoked key cannot be rotated');
+      if (old.expiresAt && old.expiresAt <= now) throw AppException.conflict('An expired key cannot be rotated');
+      if (old.kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, old.scopes);
+      const generated = generateKey(this.prefix, old.environment);
+      plaintext = generated.key;
+      hash = this.hasher.hash(plaintext);
+      const fresh = m.create(ApiKey, {
+        ...old,
+        id: newId('key', now.getTime()),
+        start: generated.start,
+        hash,
+        hashVersion: this.hasher.current.version,
+        revokedAt: null,
+        lastUsedAt: null,
+        rotatedFromId: old.id,
+        createdByKeyId: caller.id,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await m.insert(ApiKey, fresh);
+      const graceEnd = new Date(now.getTime() + graceSeconds * 1000);
+      const before = toKeyDto(old);
+      old.expiresAt = old.expiresAt && old.expiresAt < graceEnd ? old.expiresAt : graceEnd;
+      old.updatedAt = now;
+      await m.save(ApiKey, old);
+      const created = toKeyDto(fresh);
+      await this.audit.record(m, actor, {
+        action: 'key.rotate',
+        targetType: 'key',
+        targetId: old.id,
+        before: { expiresAt: before.expiresAt },
+        after: { expiresAt: old.expiresAt.toISOString(), newKeyId: fresh.id, gracePeriodSeconds: graceSeconds },
+      });
+      return created;
+    });
+    this.invalidate.key(id);
+    this.cache.forgetMissing(hash);
+    return { ...out, key: plaintext };
+  }
+
+  async find(m: EntityManager, scope: KeyScope, id: string, forUpdate = false): Promise<ApiKey> {
+    const qb = m.getRepository(ApiKey).createQueryBuilder('k').where({ id, ...this.scopeWhere(scope) });
+    if (forUpdate && m.connection.options.type === 'mysql') qb.setLock('pessimistic_write');
+    const key = await qb.getOne();
+    if (!key) throw AppException.notFound('API key');
+    return key;
+  }
+
+  private scopeWhere(scope: KeyScope): FindOptionsWhere<ApiKey> {
+    if (scope === 'any') return {};
+    if ('consumerId' in scope) return { consumerId: scope.consumerId };
+    return { kind: 'admin', consumerId: IsNull() };
+  }
+
+  private refuseEscalation(caller: AuthKey, scopes: string[]): void {
+    if (!isSubset(scopes, caller.scopes)) {
+      const extra = scopes.filter((s) => !isSubset([s], caller.scopes));
+      throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, `A key cannot grant scopes it does not hold: ${extra.join(', ')}`);
+    }
+  }
+
+  /** The last active admin key holding `*` is how operators get back in; it cannot be revoked or narrowed. */
+  private async keepOneRootKey(m: EntityManager, exceptId: string): Promise<void> {
+    const now = new Date();
+    const others = await m
+      .getRepository(ApiKey)
+      .createQueryBuilder('k')
+      .where('k.kind = :kind', { kind: 'admin' })
+      .andWhere('k.id != :id', { id: exceptId })
+      .andWhere('k.revoked_at IS NULL')
+      .andWhere('(k.expires_at IS NULL OR k.expires_at > :now)', { now })
+      .getMany();
+    if (!others.some((k) => k.scopes.includes('*'))) {
+      throw AppException.conflict('This is the last active admin key with scope *; create another one first');
+    }
+  }
+
+  private validateFields(
+    kind: KeyKind,
+    dto: { scopes?: string[]; expiresAt?: string | null; allowedIps?: string[]; allowedOrigins?: string[]; rateLimits?: { name: string }[] },
+  ): void {
+    const problems: FieldError[] = [];
+    if (dto.scopes) {
+      for (const p of scopeProblems(kind, dto.scopes)) {
+        const [field, ...rest] = p.split(': ');
+        problems.push({ field, message: rest.join(': ') });
+      }
+    }
+    if (dto.expiresAt) {
+      const at = new Date(dto.expiresAt);
+      if (Number.isNaN(at.getTime())) problems.push({ field: 'expiresAt', message: 'is not a valid date' });
+      else if (at.getTime() <= Date.now()) problems.push({ field: 'expiresAt', message: 'must be in the future' });
+    }
+    dto.allowedIps?.forEach((rule, i) => {
+      const p = ipRuleProblem(rule);
+      if (p) problems.push({ field: `allowedIps[${i}]`, message: p });
+    });
+    if (kind === 'publishable' && !dto.allowedOrigins?.length) {
+      problems.push({ field: 'allowedOrigins', message: 'a publishable key must name at least one allowed origin' });
+    }
+    if (kind !== 'publishable' && dto.allowedOrigins?.length) {
+      problems.push({ field: 'allowedOrigins', message: 'only publishable keys have allowed origins' });
+    }
+    if (dto.rateLimits) {
+      const names = dto.rateLimits.map((r) => r.name);
+      if (new Set(names).size !== names.length) problems.push({ field: 'rateLimits', message: 'limit names must be unique' });
+    }
+    if (problems.length) throw AppException.validation(problems);
+  }
+}

@@ -1,0 +1,108 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { SYSTEM_ACTOR } from '../audit/actor';
+import { AuditService } from '../audit/audit.service';
+import { generateKey, parseKey, startOf } from '../auth/key-format';
+import { KeyHasher } from '../auth/key-hasher';
+import { newId } from '../common/ids';
+import type { EnvironmentVariables } from '../config/env.validation';
+import { Transactions } from '../database/transactions';
+import { ApiKey } from './api-key.entity';
+
+export interface BootstrapResult {
+  created: boolean;
+  key?: string;
+  generated?: boolean;
+}
+
+/**
+ * The first admin key. With an empty database it is taken from ADMIN_API_KEY or generated and printed
+ * once. On MySQL the check runs under a server lock, so instances starting together create one key.
+ */
+@Injectable()
+export class BootstrapService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Bootstrap');
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tx: Transactions,
+    private readonly hasher: KeyHasher,
+    private readonly audit: AuditService,
+    private readonly config: ConfigService<EnvironmentVariables, true>,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const result = await this.ensureFirstAdminKey();
+    if (result.created && result.generated) {
+      // Printed, not logged: log pipelines keep what they see, and this is shown exactly once.
+      process.stdout.write(
+        [
+          '',
+          '================================================================',
+          ' Tollgate: first admin key (scope *). It is shown only this once:',
+          '',
+          `   ${result.key}`,
+          '',
+          ' Keep it in a secret store; create narrower admin keys with',
+          ' POST /v1/admin/admin-keys.',
+          '================================================================',
+          '',
+        ].join('\n') + '\n',
+      );
+    } else if (result.created) {
+      this.logger.log('created the first admin key from ADMIN_API_KEY');
+    }
+  }
+
+  async ensureFirstAdminKey(): Promise<BootstrapResult> {
+    const configured = this.config.get('ADMIN_API_KEY', { infer: true });
+    if (configured && !parseKey(configured)) {
+      throw new Error(
+        'ADMIN_API_KEY is not a well-formed Tollgate key (prefix_env_random+checksum). Generate one with `npm run cli -- generate-key`.',
+      );
+    }
+    const mysql = this.dataSource.options.type === 'mysql';
+    const runner = mysql ? this.dataSource.createQueryRunner() : null;
+    try {
+      if (runner) await runner.query("SELECT GET_LOCK('tollgate_bootstrap', 60)");
+      const [row] = await this.dataSource.query("SELECT COUNT(*) AS n FROM api_keys WHERE kind = 'admin'");
+      if (Number(row.n) > 0) return { created: false };
+      const key = configured ?? generateKey(this.config.get('KEY_PREFIX', { infer: true }), 'live').key;
+      await this.tx.run(async (m) => {
+        const now = new Date();
+        const id = newId('key', now.getTime());
+        await m.insert(ApiKey, {
+          id,
+          consumerId: null,
+          kind: 'admin',
+          name: 'bootstrap admin key',
+          environment: parseKey(key)!.environment,
+          start: startOf(key),
+          hash: this.hasher.hash(key),
+          hashVersion: this.hasher.current.version,
+          scopes: ['*'],
+          expiresAt: null,
+          revokedAt: null,
+          lastUsedAt: null,
+          allowedIps: [],
+          allowedOrigins: [],
+          rateLimits: [],
+          metadata: {},
+          rotatedFromId: null,
+          createdByKeyId: null,
+          createdAt: now,
+          updatedAt: now,
+        });
+        await this.audit.record(m, SYSTEM_ACTOR, { action: 'key.bootstrap', targetType: 'key', targetId: id, after: { kind: 'admin', scopes: ['*'] } });
+      });
+      return { created: true, key, generated: !configured };
+    } finally {
+      if (runner) {
+        await runner.query("SELECT RELEASE_LOCK('tollgate_bootstrap')").catch(() => undefined);
+        await runner.release();
+      }
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  Max,
+  Min,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { ISO_DATE_TIME, IsJsonObject } from '../../common/validators';
+import { RateLimitRuleDto } from './rate-limit-rule.dto';
+
+export const ORIGIN_PATTERN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+
+export class CreateKeyDto {
+  /** `secret` (server side, default under a consumer), `publishable` (browser/mobile) or `admin` (default under /admin/admin-keys). @example "secret" */
+  @IsOptional()
+  @IsIn(['admin', 'secret', 'publishable'])
+  kind?: 'admin' | 'secret' | 'publishable';
+
+  /** @example "production backend" */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name: string;
+
+  /** `test` keys work like `live` ones but their usage stays out of invoices and exports. @example "live" */
+  @IsOptional()
+  @IsIn(['live', 'test'])
+  environment?: 'live' | 'test';
+
+  /** What the key may do: `resource:action`, `resource:*` or `*`. @example ["usage:read","usage:write"] */
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ArrayUnique()
+  @IsString({ each: true })
+  scopes: string[];
+
+  /** When the key stops working (ISO-8601, in the future). @example "2027-01-01T00:00:00.000Z" */
+  @IsOptional()
+  @Matches(ISO_DATE_TIME, { message: 'must be an ISO-8601 date-time with a time zone' })
+  expiresAt?: string | null;
+
+  /** IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere. @example ["10.0.0.0/8","2001:db8::/32"] */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  allowedIps?: string[];
+
+  /** Publishable keys only, and required for them: the browser origins allowed. @example ["https://app.example.com"] */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @Matches(ORIGIN_PATTERN, { each: true, message: 'each origin must be scheme://host[:port] in lowercase, without a path' })
+  allowedOrigins?: string[];
+
+  /** Limits for this key alone, on top of the plan's. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  @Type(() => RateLimitRuleDto)
+  rateLimits?: RateLimitRuleDto[];
+
+  /** Free-form JSON object, at most 8 KiB. @example {"team":"payments"} */
+  @IsOptional()
+  @IsJsonObject()
+  metadata?: Record<string, unknown>;
+}
+
+export class RotateKeyDto {
+  /** How long the old key keeps working, 0 to 604800 seconds (7 days). @example 3600 */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(604800)
+  gracePeriodSeconds?: number;
+}

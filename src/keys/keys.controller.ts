@@ -1,0 +1,131 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { AuthContext } from '../auth/auth-key';
+import { AdminOnly, CurrentAuth, RequireScopes } from '../auth/decorators';
+import { Actor, CurrentActor } from '../audit/actor';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import { Page, PageOf } from '../common/pagination';
+import { ApiKeysService } from './api-keys.service';
+import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
+import { CreateKeyDto, RotateKeyDto } from './dto/create-key.dto';
+import { ListAllKeysQueryDto, ListKeysQueryDto } from './dto/list-keys-query.dto';
+import { UpdateKeyDto } from './dto/update-key.dto';
+
+export const ApiKeyPageDto = PageOf(ApiKeyDto);
+
+/** Operators manage every key: consumers' keys and admin keys. */
+@ApiTags('Keys')
+@AdminOnly()
+@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@Controller('admin')
+export class KeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Post('consumers/:consumerId/keys')
+  @RequireScopes('keys:write')
+  @ApiOperation({ operationId: 'createConsumerKey', summary: "Create a consumer's key", description: 'The plaintext `key` is in this response only.' })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND: no such consumer' })
+  createForConsumer(
+    @CurrentAuth() auth: AuthContext,
+    @CurrentActor() actor: Actor,
+    @Param('consumerId') consumerId: string,
+    @Body() dto: CreateKeyDto,
+  ): Promise<CreatedApiKeyDto> {
+    return this.keys.create(auth.key, actor, consumerId, dto);
+  }
+
+  @Get('consumers/:consumerId/keys')
+  @RequireScopes('keys:read')
+  @ApiOperation({ operationId: 'listConsumerKeys', summary: "List a consumer's keys, newest first" })
+  @ApiOkResponse({ type: ApiKeyPageDto })
+  listForConsumer(@Param('consumerId') consumerId: string, @Query() query: ListKeysQueryDto): Promise<Page<ApiKeyDto>> {
+    return this.keys.list({ consumerId }, query);
+  }
+
+  @Get('keys')
+  @RequireScopes('keys:read')
+  @ApiOperation({ operationId: 'listKeys', summary: 'List all keys, newest first' })
+  @ApiOkResponse({ type: ApiKeyPageDto })
+  list(@Query() query: ListAllKeysQueryDto): Promise<Page<ApiKeyDto>> {
+    return this.keys.list('any', query);
+  }
+
+  @Get('keys/:id')
+  @RequireScopes('keys:read')
+  @ApiOperation({ operationId: 'getKey', summary: 'Get a key' })
+  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  get(@Param('id') id: string): Promise<ApiKeyDto> {
+    return this.keys.get('any', id);
+  }
+
+  @Patch('keys/:id')
+  @RequireScopes('keys:write')
+  @ApiOperation({ operationId: 'updateKey', summary: 'Change a key (name, scopes, expiry, allowlists, limits, metadata)', description: 'Applies to the next request.' })
+  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the last admin key with * cannot lose it' })
+  update(
+    @CurrentAuth() auth: AuthContext,
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Body() dto: UpdateKeyDto,
+  ): Promise<ApiKeyDto> {
+    return this.keys.update(auth.key, actor, 'any', id, dto);
+  }
+
+  @Post('keys/:id/revoke')
+  @HttpCode(200)
+  @RequireScopes('keys:write')
+  @ApiOperation({ operationId: 'revokeKey', summary: 'Revoke a key at once (idempotent)' })
+  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the last admin key with * cannot be revoked' })
+  revoke(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
+    return this.keys.revoke(actor, 'any', id);
+  }
+
+  @Post('keys/:id/rotate')
+  @RequireScopes('keys:write')
+  @ApiOperation({
+    operationId: 'rotateKey',
+    summary: 'Rotate a key',
+    description: 'Returns a new key with the same consumer, scopes, limits and metadata; the old key keeps working for gracePeriodSeconds (0-604800), then answers KEY_EXPIRED.',
+  })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the key is revoked or expired' })
+  rotate(
+    @CurrentAuth() auth: AuthContext,
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Body() dto: RotateKeyDto,
+  ): Promise<CreatedApiKeyDto> {
+    return this.keys.rotate(auth.key, actor, 'any', id, dto.gracePeriodSeconds ?? 0);
+  }
+
+  @Post('admin-keys')
+  @RequireScopes('keys:write')
+  @ApiOperation({ operationId: 'createAdminKey', summary: 'Create an admin key', description: "Its scopes must be a subset of the caller's." })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  createAdminKey(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateKeyDto): Promise<CreatedApiKeyDto> {
+    return this.keys.create(auth.key, actor, null, dto);
+  }
+
+  @Get('admin-keys')
+  @RequireScopes('keys:read')
+  @ApiOperation({ operationId: 'listAdminKeys', summary: 'List admin keys, newest first' })
+  @ApiOkResponse({ type: ApiKeyPageDto })
+  listAdminKeys(@Query() query: ListKeysQueryDto): Promise<Page<ApiKeyDto>> {
+    return this.keys.list({ kind: 'admin' }, query);
+  }
+}

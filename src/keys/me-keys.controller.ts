@@ -1,0 +1,85 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { AuthContext } from '../auth/auth-key';
+import { ConsumerOnly, CurrentAuth, RequireScopes } from '../auth/decorators';
+import { Actor, CurrentActor } from '../audit/actor';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import { Page } from '../common/pagination';
+import { ApiKeysService } from './api-keys.service';
+import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
+import { CreateKeyDto, RotateKeyDto } from './dto/create-key.dto';
+import { ListKeysQueryDto } from './dto/list-keys-query.dto';
+import { ApiKeyPageDto } from './keys.controller';
+
+const own = (auth: AuthContext) => ({ consumerId: auth.key.consumer!.id });
+
+/** A consumer manages its own keys, never granting more than the calling key holds. */
+@ApiTags('Self-service')
+@ConsumerOnly()
+@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@Controller('me/keys')
+export class MeKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Get()
+  @RequireScopes('keys:read')
+  @ApiOperation({ operationId: 'listMyKeys', summary: "List the calling consumer's keys" })
+  @ApiOkResponse({ type: ApiKeyPageDto })
+  list(@CurrentAuth() auth: AuthContext, @Query() query: ListKeysQueryDto): Promise<Page<ApiKeyDto>> {
+    return this.keys.list(own(auth), query);
+  }
+
+  @Post()
+  @RequireScopes('keys:write')
+  @ApiOperation({
+    operationId: 'createMyKey',
+    summary: 'Create a key for the calling consumer',
+    description: "Scopes must be a subset of the calling key's; same environment; no later expiry.",
+  })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  create(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateKeyDto): Promise<CreatedApiKeyDto> {
+    return this.keys.create(auth.key, actor, auth.key.consumer!.id, dto);
+  }
+
+  @Get(':id')
+  @RequireScopes('keys:read')
+  @ApiOperation({ operationId: 'getMyKey', summary: "Get one of the calling consumer's keys" })
+  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
+  get(@CurrentAuth() auth: AuthContext, @Param('id') id: string): Promise<ApiKeyDto> {
+    return this.keys.get(own(auth), id);
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  @RequireScopes('keys:write')
+  @ApiOperation({ operationId: 'revokeMyKey', summary: "Revoke one of the calling consumer's keys" })
+  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
+  revoke(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
+    return this.keys.revoke(actor, own(auth), id);
+  }
+
+  @Post(':id/rotate')
+  @RequireScopes('keys:write')
+  @ApiOperation({ operationId: 'rotateMyKey', summary: "Rotate one of the calling consumer's keys" })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the key is revoked or expired' })
+  rotate(
+    @CurrentAuth() auth: AuthContext,
+    @CurrentActor() actor: Actor,
+    @Param('id') id: string,
+    @Body() dto: RotateKeyDto,
+  ): Promise<CreatedApiKeyDto> {
+    return this.keys.rotate(auth.key, actor, own(auth), id, dto.gracePeriodSeconds ?? 0);
+  }
+}

@@ -1,0 +1,81 @@
+import { ArrayMaxSize, IsArray, IsInt, IsIP, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ErrorCode } from '../../common/error-code';
+
+export class VerifyKeyDto {
+  /** The key presented to your service. @example "tg_live_3xK9pQ2mZt9aK3LpQw7RvB8nC1dE5fG7hJ0kL2" */
+  @IsString()
+  @MaxLength(256)
+  key: string;
+
+  /** Scopes the key must hold for this call; any missing gives INSUFFICIENT_PERMISSIONS. @example ["orders:read"] */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  scopes?: string[];
+
+  /** Metric to meter for a valid key. @example "requests" */
+  @IsOptional()
+  @Matches(/^[a-z][a-z0-9_.-]{0,63}$/, { message: 'must be 1-64 lowercase letters, digits, _ . or -' })
+  metric?: string;
+
+  /** Units to meter; 0 checks without metering or consuming limits. @example 1 */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000)
+  cost?: number;
+
+  /** The address of the client that presented the key, for the key's IP allowlist; defaults to this request's address. @example "203.0.113.7" */
+  @IsOptional()
+  @IsIP()
+  ip?: string;
+
+  /** The Origin header the client sent, for a publishable key's allowed origins; defaults to this request's Origin. @example "https://app.example.com" */
+  @IsOptional()
+  @IsString()
+  @MaxLength(300)
+  origin?: string;
+}
+
+export class RateLimitStateDto {
+  /** @example "default" */
+  name: string;
+  /** @example 1000 */
+  limit: number;
+  /** @example 999 */
+  remaining: number;
+  /** Seconds until the window resets. @example 42 */
+  reset: number;
+}
+
+export class QuotaStateDto {
+  /** @example "requests" */
+  metric: string;
+  /** @example 100000 */
+  limit: number;
+  /** @example 4521 */
+  used: number;
+  /** @example 95479 */
+  remaining: number;
+  /** End of the billing period the quota belongs to. @example "2026-12-01T00:00:00.000Z" */
+  periodEnd: string;
+}
+
+export class VerifyKeyResponseDto {
+  /** @example true */
+  valid: boolean;
+  /** VALID, or the error code a direct call with this key would get. @example "VALID" */
+  code: 'VALID' | ErrorCode;
+  /** Null when the key is unknown. @example "key_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
+  keyId: string | null;
+  /** @example "cons_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
+  consumerId: string | null;
+  /** @example ["orders:read","usage:write"] */
+  scopes: string[];
+  /** @example null */
+  expiresAt: string | null;
+  rateLimits: RateLimitStateDto[];
+  /** The quota of the metered metric, when the plan has one. */
+  quota: QuotaStateDto | null;
+}

@@ -1,0 +1,29 @@
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { AdminOnly, RequireScopes } from '../auth/decorators';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import { VerifyKeyDto, VerifyKeyResponseDto } from './dto/verify.dto';
+import { VerifyService } from './verify.service';
+
+@ApiTags('Verification')
+@AdminOnly()
+@Controller('keys')
+export class VerifyController {
+  constructor(private readonly verifyService: VerifyService) {}
+
+  @Post('verify')
+  @HttpCode(200)
+  @RequireScopes('keys:verify')
+  @ApiOperation({
+    operationId: 'verifyKey',
+    summary: 'Verify a key presented to an upstream service',
+    description:
+      'Always 200 with `valid` and `code`. Applies the verified key\'s rate limits and quota as a direct call would, and meters `cost` (default 1) of `metric` (default `requests`) for a valid key; `cost: 0` checks without metering or consuming limits. IP and origin restrictions are checked against `ip` and `origin` when given (what your service saw), else against this request.',
+  })
+  @ApiOkResponse({ type: VerifyKeyResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: malformed body' })
+  verify(@Body() dto: VerifyKeyDto, @Req() request: FastifyRequest): Promise<VerifyKeyResponseDto> {
+    return this.verifyService.verify(dto, { ip: dto.ip ?? request.ip, origin: dto.origin ?? request.headers.origin });
+  }
+}

@@ -1,0 +1,31 @@
+import { Injectable } from '@nestjs/common';
+import { KeyVerifier } from '../auth/key-verifier.service';
+import { grants } from '../auth/scopes';
+import { ErrorCode } from '../common/error-code';
+import { VerifyKeyDto, VerifyKeyResponseDto } from './dto/verify.dto';
+
+/** Answers an upstream service's "is this key good for this call?" exactly as a direct call would be answered. */
+@Injectable()
+export class VerifyService {
+  constructor(private readonly verifier: KeyVerifier) {}
+
+  async verify(dto: VerifyKeyDto, from: { ip: string; origin?: string }): Promise<VerifyKeyResponseDto> {
+    const outcome = await this.verifier.verify(dto.key, from);
+    const key = outcome.key;
+    const base: VerifyKeyResponseDto = {
+      valid: false,
+      code: outcome.ok ? 'VALID' : outcome.code,
+      keyId: key?.id ?? null,
+      consumerId: key?.consumer?.id ?? null,
+      scopes: key?.scopes ?? [],
+      expiresAt: key?.expiresAt != null ? new Date(key.expiresAt).toISOString() : null,
+      rateLimits: [],
+      quota: null,
+    };
+    if (!outcome.ok) return base;
+    if (dto.scopes?.some((s) => !grants(outcome.key.scopes, s))) {
+      return { ...base, code: ErrorCode.INSUFFICIENT_PERMISSIONS };
+    }
+    return { ...base, valid: true };
+  }
+}
