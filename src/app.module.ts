@@ -12,6 +12,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { MeModule } from './me/me.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { VerifyModule } from './verify/verify.module';
@@ -24,6 +25,7 @@ import { VerifyModule } from './verify/verify.module';
     RateLimitModule,
     AuditModule,
     AuthModule,
+    MetricsModule,
     ConsumersModule,
     KeysModule,
     MeModule,

@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { KeyCache } from '../auth/key-cache';
+
+/**
+ * Every Prometheus metric of the service, in one registry, so that each feature records into a named
+ * field instead of creating metrics ad hoc.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'tollgate_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'tollgate_http_request_duration_seconds',
+    help: 'HTTP request latency by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly verifications = new Counter({
+    name: 'tollgate_key_verifications_total',
+    help: 'Key verifications (guard and /v1/keys/verify) by result code',
+    labelNames: ['code', 'source'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rateLimitDecisions = new Counter({
+    name: 'tollgate_rate_limit_decisions_total',
+    help: 'Rate limit and quota decisions',
+    labelNames: ['decision', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly redisDegraded = new Gauge({
+    name: 'tollgate_redis_degraded',
+    help: '1 while Redis is unreachable and local limits are used',
+    registers: [this.registry],
+  });
+
+  readonly redisOutages = new Counter({
+    name: 'tollgate_redis_outages_total',
+    help: 'Times the service fell back to local limits because Redis failed',
+    registers: [this.registry],
+  });
+
+  readonly usageBufferRows = new Gauge({
+    name: 'tollgate_usage_buffer_rows',
+    help: 'Usage counter rows waiting in memory to be flushed',
+    registers: [this.registry],
+  });
+
+  readonly usageFlushDuration = new Histogram({
+    name: 'tollgate_usage_flush_duration_seconds',
+    help: 'Duration of usage flushes',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly usageFlushedRows = new Counter({
+    name: 'tollgate_usage_flushed_rows_total',
+    help: 'Usage counter rows written to the database',
+    registers: [this.registry],
+  });
+
+  readonly usageFlushFailures = new Counter({
+    name: 'tollgate_usage_flush_failures_total',
+    help: 'Usage flushes that failed and will be retried',
+    registers: [this.registry],
+  });
+
+  readonly usageFlushLag = new Gauge({
+    name: 'tollgate_usage_flush_lag_seconds',
+    help: 'Age of the oldest unflushed usage count',
+    registers: [this.registry],
+  });
+
+  readonly usageDropped = new Counter({
+    name: 'tollgate_usage_dropped_total',
+    help: 'Usage counts dropped because the buffer was full while the database was down',
+    registers: [this.registry],
+  });
+
+  constructor(cache: KeyCache) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'tollgate_key_cache_hit_ratio',
+      help: 'Hits / (hits + misses) of the key cache since start',
+      registers: [this.registry],
+      collect() {
+        const total = cache.hits + cache.misses;
+        this.set(total === 0 ? 0 : cache.hits / total);
+      },
+    });
+    new Gauge({
+      name: 'tollgate_key_cache_entries',
+      help: 'Entries in the key cache',
+      registers: [this.registry],
+      collect() {
+        this.set(cache.size);
+      },
+    });
+  }
+}
