@@ -8,7 +8,7 @@ import { OriginRegistry } from './auth/origin-registry.service';
 import { renderError } from './common/all-exceptions.filter';
 import { AppException } from './common/app.exception';
 import { ErrorCode } from './common/error-code';
-import { createPino, PinoNestLogger } from './common/logger';
+import { createPino, loggableUrl, PinoNestLogger } from './common/logger';
 import { createValidationPipe } from './common/validation.pipe';
 import { validateEnv } from './config/env.validation';
 import { setupSwagger } from './swagger';
@@ -73,7 +73,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     request.log.info(
       {
         method: request.method,
-        url: request.url,
+        url: loggableUrl(request.url),
         statusCode: reply.statusCode,
         responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
         keyId: request.auth?.key.id,

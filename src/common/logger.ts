@@ -54,3 +54,33 @@ export class PinoNestLogger implements LoggerService {
     }
   }
 }
+
+const SENSITIVE_PARAM = /key|token|secret|auth/i;
+const KEY_LIKE = /^[a-z][a-z0-9]{0,15}_(live|test)_[0-9A-Za-z]{20,}$/;
+
+/**
+ * The URL as logged: keys are never accepted in the query string, but a client may still put one
+ * there by mistake, and then it must not reach the logs.
+ */
+export function loggableUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const params = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq === -1 ? pair : pair.slice(0, eq);
+      const value = eq === -1 ? '' : decodeURIComponentSafe(pair.slice(eq + 1));
+      return SENSITIVE_PARAM.test(name) || KEY_LIKE.test(value) ? `${name}=[redacted]` : pair;
+    });
+  return `${url.slice(0, q)}?${params.join('&')}`;
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

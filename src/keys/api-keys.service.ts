@@ -8,6 +8,7 @@ import { ipRuleProblem } from '../auth/ip-matcher';
 import { KeyCache } from '../auth/key-cache';
 import { generateKey, KeyEnvironment } from '../auth/key-format';
 import { KeyHasher } from '../auth/key-hasher';
+import { OriginRegistry } from '../auth/origin-registry.service';
 import { isSubset, KeyKind, scopeProblems } from '../auth/scopes';
 import { Actor } from '../audit/actor';
 import { AuditService } from '../audit/audit.service';
@@ -65,6 +66,7 @@ export class ApiKeysService {
     private readonly cache: KeyCache,
     private readonly audit: AuditService,
     private readonly invalidate: CacheInvalidationService,
+    private readonly origins: OriginRegistry,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.prefix = config.get('KEY_PREFIX', { infer: true });
@@ -131,6 +133,7 @@ export class ApiKeysService {
       return out;
     });
     this.cache.forgetMissing(hash);
+    if (kind === 'publishable') await this.origins.reload();
     return { ...created, key: plaintext };
   }
 
@@ -188,6 +191,7 @@ export class ApiKeysService {
       return after;
     });
     this.invalidate.key(id);
+    if (out.kind === 'publishable') await this.origins.reload();
     return out;
   }
 
@@ -204,6 +208,7 @@ export class ApiKeysService {
       return after;
     });
     this.invalidate.key(id);
+    if (out.kind === 'publishable') await this.origins.reload();
     return out;
   }
 
