@@ -5,7 +5,6 @@ import { LogController } from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { OriginRegistry } from './auth/origin-registry.service';
-import { renderError } from './common/all-exceptions.filter';
 import { AppException } from './common/app.exception';
 import { ErrorCode } from './common/error-code';
 import { createPino, loggableUrl, PinoNestLogger } from './common/logger';
@@ -82,7 +81,6 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       'request',
     );
   });
-  fastify.setErrorHandler((err, request, reply) => renderError(err, request, reply));
 
   app.setGlobalPrefix('v1', { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());
