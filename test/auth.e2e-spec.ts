@@ -43,7 +43,8 @@ describe('key authentication and scopes', () => {
 
     it('accepts X-API-Key, Authorization: Bearer and the configured header', async () => {
       const { plaintext, key } = await consumer();
-      for (const headers of [{ 'x-api-key': plaintext }, { authorization: `Bearer ${plaintext}` }, { 'IM-API-KEY': plaintext }]) {
+      const variants: Record<string, string>[] = [{ 'x-api-key': plaintext }, { authorization: `Bearer ${plaintext}` }, { 'IM-API-KEY': plaintext }];
+      for (const headers of variants) {
         const r = await server.get('/v1/me', undefined, headers);
         expect(r.status).toBe(200);
         expect(r.body.key.id).toBe(key.id);
