@@ -160,7 +160,7 @@ describe('usage events: POST /v1/usage/events', () => {
     } finally {
       await sibling.stop('SIGTERM', false);
     }
-  });
+  }, 30_000);
 
   it('rejects events dated in a closed billing period with PERIOD_CLOSED, and still recognises earlier ones', async () => {
     const { consumer, plaintext } = await consumerWithKey(server);
