@@ -90,12 +90,18 @@ async function flushBench() {
       await runMigrationsLocked(ds);
       const rows = counterRows().sort(compareRollups);
       const pass = async (label) => {
+        const server = serverCpuSeconds();
+        const client = process.cpuUsage();
         const started = process.hrtime.bigint();
         for (let i = 0; i < rows.length; i += FLUSH_BATCH) {
           const batch = { id: `flush_${label}_${i}`, rows: rows.slice(i, i + FLUSH_BATCH), lastUsed: null, oldestAt: Date.now() };
           await ds.transaction((m) => writeUsageBatch(m, batch));
         }
-        return rows.length / (Number(process.hrtime.bigint() - started) / 1e9);
+        const wall = Number(process.hrtime.bigint() - started) / 1e9;
+        const used = process.cpuUsage(client);
+        const serverAfter = serverCpuSeconds();
+        const cpu = server === null || serverAfter === null ? null : (used.user + used.system) / 1e6 + (serverAfter - server);
+        return { rate: rows.length / wall, perCpuSecond: cpu ? rows.length / cpu : null };
       };
       const fresh = await pass('new');
       const again = await pass('add');
@@ -107,6 +113,31 @@ async function flushBench() {
       await ds.destroy();
     }
   });
+}
+
+/**
+ * CPU seconds used so far by a MariaDB/MySQL server on this machine (Linux), or null. On a shared,
+ * busy machine the wall-clock rate says more about the neighbours than about the code; rows per CPU
+ * second (client + server) is what one writer would reach with a core each.
+ */
+function serverCpuSeconds() {
+  try {
+    const { readdirSync, readFileSync } = require('node:fs');
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      let comm;
+      try {
+        comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+      if (comm !== 'mariadbd' && comm !== 'mysqld') continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
+    }
+  } catch {
+    /* not Linux, or not allowed */
+  }
+  return null;
 }
 
 async function freePort() {
@@ -193,8 +224,11 @@ async function run(ctx = {}) {
   if (mysql) {
     log(`usage: flushing ${FLUSH_ROWS} counter rows into MariaDB in ${FLUSH_BATCH}-row batches`);
     const { fresh, again } = await flushBench();
-    rows.push({ scenario: 'usage flush into MariaDB, new counter rows, one writer', value: Math.round(fresh), unit: 'rows/s', target: '>= 100000', pass: fresh >= 100_000 });
-    rows.push({ scenario: 'usage flush into MariaDB, adding to existing rows, one writer', value: Math.round(again), unit: 'rows/s' });
+    rows.push({ scenario: 'usage flush into MariaDB, new counter rows, one writer', value: Math.round(fresh.rate), unit: 'rows/s', target: '>= 100000', pass: fresh.rate >= 100_000 });
+    rows.push({ scenario: 'usage flush into MariaDB, adding to existing rows, one writer', value: Math.round(again.rate), unit: 'rows/s' });
+    if (fresh.perCpuSecond) {
+      rows.push({ scenario: 'usage flush into MariaDB, new rows per CPU second (client + server)', value: Math.round(fresh.perCpuSecond), unit: 'rows/cpu-s' });
+    }
   } else {
     log('usage: MariaDB not reachable, flush benchmark skipped');
   }
