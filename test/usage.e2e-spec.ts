@@ -154,6 +154,35 @@ describe('usage: request metering and the usage API', () => {
       }
     });
 
+    it('400 past 10 000 points, with advice; the same range at a coarser granularity answers', async () => {
+      const { plaintext: reporter } = await consumerWithKey(server);
+      const to = Math.floor(Date.now() / 60_000) * 60_000;
+      const from = to - 23 * 3_600_000;
+      const events = [];
+      for (let m = 0; m < 1380; m++) {
+        for (const metric of ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']) {
+          events.push({ metric, quantity: 1, idempotencyKey: `${metric}-${m}`, timestamp: new Date(from + m * 60_000).toISOString() });
+        }
+      }
+      for (let i = 0; i < events.length; i += 1000) {
+        const r = await server.post('/v1/usage/events', { events: events.slice(i, i + 1000) }, reporter);
+        expect(r.body.results.every((x: any) => x.status === 'accepted')).toBe(true);
+      }
+      const range = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
+      const tooMany = await server.get(`/v1/me/usage?${qs({ ...range, granularity: 'minute' })}`, reporter);
+      expect(tooMany.status).toBe(400);
+      expect(tooMany.body.error).toBe('VALIDATION_FAILED');
+      expect(tooMany.body.message).toMatch(/more than 10000 points: narrow the range, use a coarser granularity/);
+      const oneMetric = await server.get(`/v1/me/usage?${qs({ ...range, granularity: 'minute', metric: 'm3' })}`, reporter);
+      expect(oneMetric.status).toBe(200);
+      expect(oneMetric.body.series[0].points).toHaveLength(1380);
+      const hourly = await server.get(`/v1/me/usage?${qs({ ...range, granularity: 'hour' })}`, reporter);
+      expect(hourly.status).toBe(200);
+      expect(hourly.body.totals.filter((t: any) => t.metric.startsWith('m'))).toEqual(
+        ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7'].map((metric) => ({ metric, quantity: 1380 })),
+      );
+    });
+
     it('admin: usage:read needed, unknown consumer is 404, consumer keys are refused', async () => {
       const range = qs({ from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z' });
       const noScope = await adminKeyWith(server, ['consumers:read']);
