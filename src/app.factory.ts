@@ -81,6 +81,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       'request',
     );
   });
+  // On shutdown, requests in flight finish but their keep-alive connections end with them: otherwise
+  // server.close() waits for clients to hang up (up to the keep-alive timeout), and what runs after it
+  // (the last usage flush) is cut off by the orchestrator's kill.
+  let closing = false;
+  fastify.addHook('preClose', async () => {
+    closing = true;
+  });
+  fastify.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
 
   app.setGlobalPrefix('v1', { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AuthModule } from './auth/auth.module';
@@ -15,6 +15,8 @@ import { MeModule } from './me/me.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
+import { UsageInterceptor } from './usage/usage.interceptor';
+import { UsageModule } from './usage/usage.module';
 import { VerifyModule } from './verify/verify.module';
 
 @Module({
@@ -30,12 +32,15 @@ import { VerifyModule } from './verify/verify.module';
     KeysModule,
     MeModule,
     VerifyModule,
+    UsageModule,
     HealthModule,
   ],
   providers: [
     // Global guards run in the order registered: who is calling, then may they.
     { provide: APP_GUARD, useExisting: ApiKeyGuard },
     { provide: APP_GUARD, useExisting: ScopesGuard },
+    // Counts requests that passed the guards, before pipes and handler (so a 400 or a handler error counts).
+    { provide: APP_INTERCEPTOR, useClass: UsageInterceptor },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
   ],
 })

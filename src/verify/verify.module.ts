@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { UsageModule } from '../usage/usage.module';
 import { VerifyController } from './verify.controller';
 import { VerifyService } from './verify.service';
 
-@Module({ controllers: [VerifyController], providers: [VerifyService] })
+@Module({ imports: [UsageModule], controllers: [VerifyController], providers: [VerifyService] })
 export class VerifyModule {}

@@ -1,13 +1,18 @@
 import { Injectable } from '@nestjs/common';
+import type { AuthKey } from '../auth/auth-key';
 import { KeyVerifier } from '../auth/key-verifier.service';
 import { grants } from '../auth/scopes';
 import { ErrorCode } from '../common/error-code';
+import { REQUESTS_METRIC, UsageRecorder } from '../usage/usage-recorder.service';
 import { VerifyKeyDto, VerifyKeyResponseDto } from './dto/verify.dto';
 
 /** Answers an upstream service's "is this key good for this call?" exactly as a direct call would be answered. */
 @Injectable()
 export class VerifyService {
-  constructor(private readonly verifier: KeyVerifier) {}
+  constructor(
+    private readonly verifier: KeyVerifier,
+    private readonly usage: UsageRecorder,
+  ) {}
 
   async verify(dto: VerifyKeyDto, from: { ip: string; origin?: string }): Promise<VerifyKeyResponseDto> {
     const outcome = await this.verifier.verify(dto.key, from);
@@ -26,6 +31,12 @@ export class VerifyService {
     if (dto.scopes?.some((s) => !grants(outcome.key.scopes, s))) {
       return { ...base, code: ErrorCode.INSUFFICIENT_PERMISSIONS };
     }
+    this.meter(outcome.key, dto);
     return { ...base, valid: true };
+  }
+
+  /** A valid verify meters `cost` (default 1; 0 meters nothing) of `metric` (default requests) for the verified key. */
+  private meter(key: AuthKey, dto: VerifyKeyDto): void {
+    this.usage.record(key, dto.metric ?? REQUESTS_METRIC, dto.cost ?? 1);
   }
 }

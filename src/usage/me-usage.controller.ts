@@ -1,0 +1,28 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthContext } from '../auth/auth-key';
+import { ConsumerOnly, CurrentAuth, RequireScopes } from '../auth/decorators';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import { UsageQueryDto, UsageReportDto } from './dto/usage-query.dto';
+import { UsageQueryService } from './usage-query.service';
+
+@ApiTags('Usage')
+@ConsumerOnly()
+@Controller('me/usage')
+export class MeUsageController {
+  constructor(private readonly usage: UsageQueryService) {}
+
+  @Get()
+  @RequireScopes('usage:read')
+  @ApiOperation({
+    operationId: 'getMyUsage',
+    summary: "The calling consumer's usage over [from, to)",
+    description:
+      'All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet.',
+  })
+  @ApiOkResponse({ type: UsageReportDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points' })
+  get(@CurrentAuth() auth: AuthContext, @Query() query: UsageQueryDto): Promise<UsageReportDto> {
+    return this.usage.report(query, auth.key.consumer!.id);
+  }
+}

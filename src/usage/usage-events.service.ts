@@ -1,0 +1,185 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { EntityManager } from 'typeorm';
+import type { AuthKey } from '../auth/auth-key';
+import { canonicalJson } from '../audit/canonical';
+import { isDuplicateKey } from '../common/db-errors';
+import { ErrorCode } from '../common/error-code';
+import type { EnvironmentVariables } from '../config/env.validation';
+import { isMysql, sqlTime, toDate } from '../database/sql';
+import { Transactions } from '../database/transactions';
+import { UsageEventResultDto } from './dto/usage-events.dto';
+import { addRollups, compareRollups, RollupRow } from './usage-batch';
+import { checkEvent, UsageEvent } from './usage-event';
+
+const CHUNK = 500;
+/** Inserting a key another instance inserted meanwhile fails on the unique index; start over that many times. */
+const MAX_ATTEMPTS = 5;
+
+const accepted = (e: UsageEvent): UsageEventResultDto => ({ index: e.index, idempotencyKey: e.idempotencyKey, status: 'accepted' });
+const duplicate = (e: UsageEvent): UsageEventResultDto => ({ index: e.index, idempotencyKey: e.idempotencyKey, status: 'duplicate' });
+const rejected = (e: { index: number; idempotencyKey: string | null }, code: ErrorCode, message: string): UsageEventResultDto => ({
+  index: e.index,
+  idempotencyKey: e.idempotencyKey,
+  status: 'rejected',
+  error: { code, message },
+});
+
+/**
+ * Reported usage events: validated one by one, de-duplicated per consumer by idempotency key, and
+ * committed together with their rollup increments before the answer.
+ */
+@Injectable()
+export class UsageEventsService {
+  private readonly backfillDays: number;
+
+  constructor(
+    private readonly tx: Transactions,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.backfillDays = config.get('USAGE_BACKFILL_DAYS', { infer: true });
+  }
+
+  async ingest(key: AuthKey, raw: unknown[], now = Date.now()): Promise<UsageEventResultDto[]> {
+    const results: UsageEventResultDto[] = new Array(raw.length);
+    const valid: UsageEvent[] = [];
+    raw.forEach((item, index) => {
+      const check = checkEvent(item, index, now, this.backfillDays);
+      if (check.ok) valid.push(check.event);
+      else results[index] = rejected(check.rejection, check.rejection.code, check.rejection.message);
+    });
+    if (valid.length) {
+      for (const r of await this.store(key, valid, now)) results[r.index] = r;
+    }
+    return results;
+  }
+
+  /**
+   * The unique index on (consumer, idempotency key) is the arbiter: when another request (on any
+   * instance) commits one of our keys between our read and our insert, the insert fails, the
+   * transaction rolls back, and the next attempt sees that row and compares fingerprints.
+   */
+  private async store(key: AuthKey, events: UsageEvent[], now: number): Promise<UsageEventResultDto[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.tx.run((m) => this.storeOnce(m, key, events, now));
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS || !isDuplicateKey(err)) throw err;
+      }
+    }
+  }
+
+  private async storeOnce(m: EntityManager, key: AuthKey, events: UsageEvent[], now: number): Promise<UsageEventResultDto[]> {
+    const consumerId = key.consumer!.id;
+    // The first event with a key is the one that may be stored; later ones in the batch compare to it.
+    const firsts = new Map<string, UsageEvent>();
+    for (const e of events) if (!firsts.has(e.idempotencyKey)) firsts.set(e.idempotencyKey, e);
+
+    const stored = await this.storedFingerprints(m, consumerId, [...firsts.keys()]);
+    const fresh = [...firsts.values()].filter((e) => !stored.has(e.idempotencyKey));
+    const closed = await this.closedPeriods(m, consumerId, fresh);
+    const inClosed = new Set(fresh.filter((e) => closed.some((p) => p.start <= e.at && e.at < p.end)).map((e) => e.idempotencyKey));
+    const toInsert = fresh.filter((e) => !inClosed.has(e.idempotencyKey));
+
+    await this.insertEvents(m, key, toInsert, now);
+    await addRollups(m, rollupsOf(key, toInsert));
+
+    return events.map((e) => {
+      const previous = stored.get(e.idempotencyKey);
+      if (previous !== undefined) {
+        return previous === e.fingerprint
+          ? duplicate(e)
+          : rejected(e, ErrorCode.CONFLICT, 'idempotencyKey was already used for an event with different content');
+      }
+      const first = firsts.get(e.idempotencyKey)!;
+      if (first !== e && first.fingerprint !== e.fingerprint) {
+        return rejected(e, ErrorCode.CONFLICT, 'idempotencyKey is used by an earlier event of this batch with different content');
+      }
+      if (inClosed.has(e.idempotencyKey)) {
+        return rejected(e, ErrorCode.PERIOD_CLOSED, 'timestamp falls in a billing period that is already closed');
+      }
+      return first === e ? accepted(e) : duplicate(e);
+    });
+  }
+
+  private async storedFingerprints(m: EntityManager, consumerId: string, keys: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const chunk = keys.slice(i, i + CHUNK);
+      const rows: { k: string; f: string }[] = await m.query(
+        `SELECT idempotency_key AS k, fingerprint AS f FROM usage_events WHERE consumer_id = ? AND idempotency_key IN (${chunk.map(() => '?').join(', ')})`,
+        [consumerId, ...chunk],
+      );
+      for (const r of rows) out.set(String(r.k), String(r.f));
+    }
+    return out;
+  }
+
+  /**
+   * Periods of the consumer overlapping the events' dates. On MySQL they are read with a shared lock,
+   * so that a close running at the same moment waits for this batch (and then bills it) or, having
+   * closed first, is seen as closed here.
+   */
+  private async closedPeriods(m: EntityManager, consumerId: string, events: UsageEvent[]): Promise<{ start: number; end: number }[]> {
+    if (!events.length) return [];
+    let min = Infinity;
+    let max = -Infinity;
+    for (const e of events) {
+      if (e.at < min) min = e.at;
+      if (e.at > max) max = e.at;
+    }
+    const mysql = isMysql(m);
+    const q = (c: string) => (mysql ? `\`${c}\`` : `"${c}"`);
+    const rows: { s: unknown; e: unknown; status: string }[] = await m.query(
+      `SELECT ${q('start')} AS s, ${q('end')} AS e, status FROM billing_periods WHERE consumer_id = ? AND ${q('start')} <= ? AND ${q('end')} > ?${mysql ? ' LOCK IN SHARE MODE' : ''}`,
+      [consumerId, sqlTime(new Date(max)), sqlTime(new Date(min))],
+    );
+    return rows.filter((r) => r.status === 'closed').map((r) => ({ start: toDate(r.s).getTime(), end: toDate(r.e).getTime() }));
+  }
+
+  private async insertEvents(m: EntityManager, key: AuthKey, events: UsageEvent[], now: number): Promise<void> {
+    if (!events.length) return;
+    const mysql = isMysql(m);
+    const ts = mysql ? '`timestamp`' : '"timestamp"';
+    const createdAt = sqlTime(new Date(now));
+    // Byte order of the keys (the order of the unique index), so concurrent inserts lock alike.
+    const sorted = [...events].sort((a, b) => Buffer.compare(Buffer.from(a.idempotencyKey), Buffer.from(b.idempotencyKey)));
+    for (let i = 0; i < sorted.length; i += CHUNK) {
+      const chunk = sorted.slice(i, i + CHUNK);
+      const params: unknown[] = [];
+      for (const e of chunk) {
+        params.push(
+          key.consumer!.id,
+          e.idempotencyKey,
+          key.id,
+          key.environment,
+          e.metric,
+          e.quantity,
+          sqlTime(new Date(e.at)),
+          e.properties ? canonicalJson(e.properties) : null,
+          e.fingerprint,
+          createdAt,
+        );
+      }
+      await m.query(
+        `INSERT INTO usage_events (consumer_id, idempotency_key, key_id, environment, metric, quantity, ${ts}, properties, fingerprint, created_at) VALUES ${chunk
+          .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .join(', ')}`,
+        params,
+      );
+    }
+  }
+}
+
+/** Accepted events summed into per-minute counters of the reporting key. */
+function rollupsOf(key: AuthKey, events: UsageEvent[]): RollupRow[] {
+  const rows = new Map<string, RollupRow>();
+  for (const e of events) {
+    const bucket = Math.floor(e.at / 60_000);
+    const id = `${bucket}\u0000${e.metric}`;
+    const row = rows.get(id);
+    if (row) row.quantity += e.quantity;
+    else rows.set(id, { consumer_id: key.consumer!.id, bucket, metric: e.metric, key_id: key.id, environment: key.environment, quantity: e.quantity });
+  }
+  return [...rows.values()].sort(compareRollups);
+}

@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppException, FieldError } from '../common/app.exception';
+import { Consumer } from '../consumers/consumer.entity';
+import { toNumber } from '../database/sql';
+import { UsageReportDto } from './dto/usage-query.dto';
+import { parseTimestamp } from './usage-event';
+import { AggregateRow, buildReport, Granularity, GroupBy, MAX_POINTS, minuteRange, rangeProblems, SQL_BUCKET_MINUTES } from './usage-query';
+
+export interface UsageQuery {
+  from: string;
+  to: string;
+  granularity?: Granularity;
+  metric?: string;
+  groupBy?: GroupBy;
+}
+
+/**
+ * Reads usage from the per-minute rollups, aggregated in SQL with integer arithmetic on the bucket
+ * (`bucket - bucket % 60` is the hour on both databases). Flushed counts only: buffered request counts
+ * appear within about one flush interval.
+ */
+@Injectable()
+export class UsageQueryService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async assertConsumer(id: string): Promise<void> {
+    if (!(await this.dataSource.getRepository(Consumer).existsBy({ id }))) throw AppException.notFound('Consumer');
+  }
+
+  /** `consumerId` undefined means every consumer (admin only). `withConsumerOfKey` adds consumerId to key series. */
+  async report(query: UsageQuery, consumerId: string | undefined, withConsumerOfKey = false): Promise<UsageReportDto> {
+    const granularity = query.granularity ?? 'day';
+    const groupBy = query.groupBy ?? 'metric';
+    const from = parseTimestamp(query.from);
+    const to = parseTimestamp(query.to);
+    const problems: FieldError[] = [];
+    if (Number.isNaN(from)) problems.push({ field: 'from', message: 'is not a valid date' });
+    if (Number.isNaN(to)) problems.push({ field: 'to', message: 'is not a valid date' });
+    if (!problems.length) problems.push(...rangeProblems(from, to, granularity));
+    if (problems.length) throw AppException.validation(problems, problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+
+    const size = SQL_BUCKET_MINUTES[granularity];
+    const bucket = size === 1 ? 'bucket' : `(bucket - bucket % ${size})`;
+    const columns = ['metric'];
+    if (groupBy === 'key') columns.push('key_id');
+    if (groupBy === 'consumer' || (groupBy === 'key' && withConsumerOfKey)) columns.push('consumer_id');
+    const { first, end } = minuteRange(from, to);
+    const where = ['bucket >= ?', 'bucket < ?'];
+    const params: unknown[] = [first, end];
+    if (consumerId !== undefined) {
+      where.unshift('consumer_id = ?');
+      params.unshift(consumerId);
+    }
+    if (query.metric) {
+      where.push('metric = ?');
+      params.push(query.metric);
+    }
+    // Months are folded from days, up to 31 rows per point.
+    const maxRows = (granularity === 'month' ? MAX_POINTS * 31 : MAX_POINTS) + 1;
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT ${columns.join(', ')}, ${bucket} AS b, SUM(quantity) AS q FROM usage_rollups WHERE ${where.join(' AND ')} ` +
+        `GROUP BY ${columns.join(', ')}, ${bucket} ORDER BY ${columns.join(', ')}, b LIMIT ${maxRows}`,
+      params,
+    );
+    const aggregates: AggregateRow[] = rows.map((r) => ({
+      metric: String(r.metric),
+      keyId: columns.includes('key_id') ? String(r.key_id) : undefined,
+      consumerId: columns.includes('consumer_id') ? String(r.consumer_id) : undefined,
+      bucket: toNumber(r.b),
+      quantity: toNumber(r.q),
+    }));
+    const report = rows.length < maxRows ? buildReport(aggregates, granularity, MAX_POINTS, query.metric) : null;
+    if (!report) {
+      throw AppException.validation(
+        [{ field: 'granularity', message: `the answer would have more than ${MAX_POINTS} points` }],
+        `The answer would have more than ${MAX_POINTS} points: narrow the range, use a coarser granularity, filter by metric, or group by metric`,
+      );
+    }
+    return report;
+  }
+}

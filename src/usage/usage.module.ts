@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { AdminUsageController } from './admin-usage.controller';
+import { MeUsageController } from './me-usage.controller';
+import { UsageEventsController } from './usage-events.controller';
+import { UsageEventsService } from './usage-events.service';
+import { UsageQueryService } from './usage-query.service';
+import { UsageRecorder } from './usage-recorder.service';
+import { UsageRetentionService } from './usage-retention.service';
+import { UsageSink } from './usage-sink.service';
+
+/**
+ * Not global on purpose: Nest runs onApplicationShutdown of imported modules before global ones, so the
+ * recorder's last flush happens while the (global) database connection is still open.
+ */
+@Module({
+  controllers: [UsageEventsController, MeUsageController, AdminUsageController],
+  providers: [UsageRecorder, UsageSink, UsageEventsService, UsageQueryService, UsageRetentionService],
+  exports: [UsageRecorder, UsageQueryService],
+})
+export class UsageModule {}
