@@ -13,6 +13,10 @@ import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { MeModule } from './me/me.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PingModule } from './ping/ping.module';
+import { guardTiming } from './rate-limit/guard-timing';
+import { QuotaGuard } from './rate-limit/quota/quota.guard';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { VerifyModule } from './verify/verify.module';
@@ -31,11 +35,17 @@ import { VerifyModule } from './verify/verify.module';
     MeModule,
     VerifyModule,
     HealthModule,
+    PingModule,
+    ...guardTiming.modules(),
   ],
   providers: [
-    // Global guards run in the order registered: who is calling, then may they.
+    // Global guards run in the order registered: who is calling, may they, how often, how much.
+    ...guardTiming.start(),
     { provide: APP_GUARD, useExisting: ApiKeyGuard },
     { provide: APP_GUARD, useExisting: ScopesGuard },
+    { provide: APP_GUARD, useExisting: RateLimitGuard },
+    { provide: APP_GUARD, useExisting: QuotaGuard },
+    ...guardTiming.end(),
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
   ],
 })

@@ -2,12 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { KeyVerifier } from '../auth/key-verifier.service';
 import { grants } from '../auth/scopes';
 import { ErrorCode } from '../common/error-code';
+import { QuotaService } from '../rate-limit/quota/quota.service';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { VerifyKeyDto, VerifyKeyResponseDto } from './dto/verify.dto';
 
 /** Answers an upstream service's "is this key good for this call?" exactly as a direct call would be answered. */
 @Injectable()
 export class VerifyService {
-  constructor(private readonly verifier: KeyVerifier) {}
+  constructor(
+    private readonly verifier: KeyVerifier,
+    private readonly rateLimits: RateLimitService,
+    private readonly quotas: QuotaService,
+  ) {}
 
   async verify(dto: VerifyKeyDto, from: { ip: string; origin?: string }): Promise<VerifyKeyResponseDto> {
     const outcome = await this.verifier.verify(dto.key, from);
@@ -26,6 +32,22 @@ export class VerifyService {
     if (dto.scopes?.some((s) => !grants(outcome.key.scopes, s))) {
       return { ...base, code: ErrorCode.INSUFFICIENT_PERMISSIONS };
     }
-    return { ...base, valid: true };
+
+    // As for a direct call: the key's rate limits count one call (whatever the cost, which is in units of
+    // `metric`), then the plan's quota on `metric` takes `cost`. Cost 0 only reads both.
+    const metric = dto.metric ?? 'requests';
+    const cost = dto.cost ?? 1;
+    const limited = await this.rateLimits.hit(outcome.key, cost > 0 ? 1 : 0);
+    const rateLimits = this.rateLimits.states(limited);
+    if (!limited.allowed) {
+      const quota = await this.quotas.peek(outcome.key, metric);
+      return { ...base, code: ErrorCode.RATE_LIMIT_EXCEEDED, rateLimits, quota: quota.quota };
+    }
+    const quota = cost > 0 ? await this.quotas.consume(outcome.key, metric, cost) : await this.quotas.peek(outcome.key, metric);
+    if (!quota.allowed) return { ...base, code: ErrorCode.QUOTA_EXCEEDED, rateLimits, quota: quota.quota };
+
+    // METERING: a valid verify with cost > 0 meters `cost` of `metric` for the verified key (consumer, key,
+    // environment) here, through the usage recorder — not part of the limits.
+    return { ...base, valid: true, rateLimits, quota: quota.quota };
   }
 }

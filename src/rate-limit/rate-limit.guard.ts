@@ -1,0 +1,43 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerModuleOptions,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimitService } from './rate-limit.service';
+
+/**
+ * Third global guard: the throttler, tracked by key, never by IP.
+ *
+ * The stock guard resolves its named throttlers from module options and calls the storage once per
+ * name, with a counter per route. Here the limits come from the authenticated key (its plan, its own
+ * limits, or the default), all named limits of a request are applied in one store call, and a counter
+ * is shared by every route. So canActivate is replaced; the module options still carry the default
+ * limit and an O(1) storage for anything that uses the stock path.
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    private readonly limits: RateLimitService,
+  ) {
+    super(options, storage, reflector);
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const http = context.switchToHttp();
+    const auth = http.getRequest<FastifyRequest>().auth;
+    // ApiKeyGuard runs first and denies every non-public route without a key: no auth means @Public().
+    if (auth === undefined) return true;
+    const decision = await this.limits.hit(auth.key, 1);
+    this.limits.setHeaders(http.getResponse<FastifyReply>(), decision);
+    if (!decision.allowed) throw this.limits.exceeded(decision);
+    return true;
+  }
+}
