@@ -8,7 +8,7 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RateLimitService } from './rate-limit.service';
+import { type RateLimitDecision, RateLimitService } from './rate-limit.service';
 
 /**
  * Third global guard: the throttler, tracked by key, never by IP.
@@ -30,13 +30,27 @@ export class RateLimitGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const http = context.switchToHttp();
-    const auth = http.getRequest<FastifyRequest>().auth;
+  /**
+   * Returns a plain boolean when it can decide without waiting (public routes, the in-process store),
+   * so that Nest moves on to the next guard without an await. ThrottlerGuard types canActivate as a
+   * promise; Nest accepts either.
+   */
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    return this.decide(context) as Promise<boolean>;
+  }
+
+  private decide(context: ExecutionContext): boolean | Promise<boolean> {
+    // getArgByIndex, not switchToHttp(): the latter allocates an adapter object per call.
+    const auth = context.getArgByIndex<FastifyRequest>(0).auth;
     // ApiKeyGuard runs first and denies every non-public route without a key: no auth means @Public().
     if (auth === undefined) return true;
-    const decision = await this.limits.hit(auth.key, 1);
-    this.limits.setHeaders(http.getResponse<FastifyReply>(), decision);
+    const decision = this.limits.apply(auth.key, 1);
+    if (decision instanceof Promise) return decision.then((d) => this.conclude(context, d));
+    return this.conclude(context, decision);
+  }
+
+  private conclude(context: ExecutionContext, decision: RateLimitDecision): boolean {
+    this.limits.setHeaders(context.getArgByIndex<FastifyReply>(1), decision);
     if (!decision.allowed) throw this.limits.exceeded(decision);
     return true;
   }

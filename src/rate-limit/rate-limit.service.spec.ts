@@ -26,7 +26,7 @@ function headers(): { set: Record<string, string | number>; header(name: string,
 describe('RateLimitService', () => {
   it('lets exactly the limit through, then refuses, with every limit of the key in one store call', async () => {
     const { service, store } = setup();
-    const spy = jest.spyOn(store, 'hit');
+    const spy = jest.spyOn(store, 'hitSync');
     const key = consumerKey({ keyLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }] });
     const verdicts = [];
     for (let i = 0; i < 4; i++) verdicts.push((await service.hit(key, 1)).allowed);
@@ -117,6 +117,20 @@ describe('RateLimitService', () => {
     expect(service.policyFor(key)).toBe(service.policyFor(key));
     const changed = { ...key, rateLimits: [{ name: 'new', limit: 1, windowSeconds: 1 }] };
     expect(service.policyFor(changed).limits.map((l) => l.name)).toEqual(['default', 'new']);
+  });
+
+  it('answers synchronously from the in-process store, and through a promise from any other', async () => {
+    const { service } = setup();
+    const key = consumerKey();
+    expect(service.apply(key, 1)).not.toBeInstanceOf(Promise);
+    const memory = new MemoryCounterStore();
+    const remote = { name: 'remote', hit: (checks: Parameters<MemoryCounterStore['hit']>[0]) => memory.hit(checks) };
+    const config = { get: (name: string) => ({ DEFAULT_RATE_LIMIT: 1, DEFAULT_RATE_LIMIT_WINDOW_SECONDS: 60 })[name] };
+    const viaPromise = new RateLimitService(remote, limiterMetrics().limiter, config as never);
+    const pending = viaPromise.apply(key, 1);
+    expect(pending).toBeInstanceOf(Promise);
+    expect((await pending).allowed).toBe(true);
+    expect((await viaPromise.hit(key, 1)).allowed).toBe(false);
   });
 
   it('counts decisions, not peeks', async () => {

@@ -6,7 +6,7 @@ import { ErrorCode } from '../common/error-code';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { buildPolicy, type DefaultLimit, type LimitPolicy } from './limit-policy';
 import { LimiterMetrics } from './limiter-metrics';
-import { COUNTER_STORE, type CounterStore, type LimitResult } from './storage';
+import { COUNTER_STORE, type CounterStore, type LimitResult, MemoryCounterStore } from './storage';
 
 /** The outcome of applying (or reading) every limit of one key. */
 export interface RateLimitDecision {
@@ -39,6 +39,8 @@ const seconds = (ms: number): number => Math.ceil(ms / 1000);
 export class RateLimitService {
   /** Key records are rebuilt on every change, so a policy cached per record is never stale. */
   private readonly policies = new WeakMap<AuthKey, LimitPolicy>();
+  /** The in-process store answers without a promise; the guard then decides without an await. */
+  private readonly syncStore: MemoryCounterStore | null;
   readonly defaults: DefaultLimit;
 
   constructor(
@@ -46,6 +48,7 @@ export class RateLimitService {
     private readonly metrics: LimiterMetrics,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
+    this.syncStore = store instanceof MemoryCounterStore ? store : null;
     this.defaults = {
       limit: config.get('DEFAULT_RATE_LIMIT', { infer: true }),
       windowSeconds: config.get('DEFAULT_RATE_LIMIT_WINDOW_SECONDS', { infer: true }),
@@ -63,8 +66,18 @@ export class RateLimitService {
 
   /** Consumes one request from every limit of the key (cost 1), or reads them without consuming (cost 0). */
   async hit(key: AuthKey, cost: 0 | 1): Promise<RateLimitDecision> {
+    return this.apply(key, cost);
+  }
+
+  /** hit(), answered synchronously when the store allows it (no Redis): the hot path of the guard. */
+  apply(key: AuthKey, cost: 0 | 1): RateLimitDecision | Promise<RateLimitDecision> {
     const policy = this.policyFor(key);
-    const results = await this.store.hit(cost === 0 ? policy.peek : policy.consume);
+    const checks = cost === 0 ? policy.peek : policy.consume;
+    if (this.syncStore !== null) return this.decide(policy, this.syncStore.hitSync(checks), cost);
+    return this.store.hit(checks).then((results) => this.decide(policy, results, cost));
+  }
+
+  private decide(policy: LimitPolicy, results: LimitResult[], cost: 0 | 1): RateLimitDecision {
     let allowed = true;
     for (let i = 0; i < results.length; i++) {
       if (!results[i].allowed) {

@@ -17,7 +17,7 @@ export class QuotaGuard implements CanActivate {
   constructor(private readonly quotas: QuotaService) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const auth = context.switchToHttp().getRequest<FastifyRequest>().auth;
+    const auth = context.getArgByIndex<FastifyRequest>(0).auth;
     // No auth means a @Public() route (ApiKeyGuard denies every other route without a key).
     if (auth === undefined || !this.quotas.hasQuota(auth.key, REQUESTS_METRIC)) return true;
     return this.consume(auth.key);
