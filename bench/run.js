@@ -10,8 +10,8 @@
  * BENCH_REDIS_URL or REDIS_URL (default redis://127.0.0.1:6379, used when it answers),
  * BENCH_ONLY (a substring of the module names to run).
  */
-const { spawn } = require('node:child_process');
-const { mkdtempSync, readdirSync, rmSync, existsSync } = require('node:fs');
+const { execFileSync, spawn } = require('node:child_process');
+const { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } = require('node:fs');
 const net = require('node:net');
 const { tmpdir, cpus } = require('node:os');
 const { join, resolve } = require('node:path');
@@ -19,6 +19,25 @@ const autocannon = require('autocannon');
 
 const ROOT = resolve(__dirname, '..');
 const MAIN = join(ROOT, 'dist', 'src', 'main.js');
+
+/** Clock ticks per second of /proc/<pid>/stat CPU times (Linux). */
+let clockTicks = null;
+try {
+  clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || null;
+} catch {
+  clockTicks = null;
+}
+
+/** CPU time (user + system) used so far by a process, in microseconds; null where /proc is missing. */
+function cpuMicros(pid) {
+  if (!clockTicks) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks;
+  } catch {
+    return null;
+  }
+}
 
 function log(message) {
   process.stderr.write(`[bench] ${message}\n`);
@@ -175,10 +194,12 @@ async function seedKeys(server, { consumers, keysPerConsumer, consumer = {}, key
 
 /**
  * One autocannon run. `keys` (optional) are sent in turn, one per request, by every connection.
- * Returns throughput (mean requests/s), client-side latency and the count of non-2xx answers.
+ * Returns throughput (mean requests/s), client-side latency, the count of non-2xx answers, and the
+ * server's CPU time per request (µs, from /proc; it does not depend on how fast the client is).
  */
 async function load({ server, path, keys, duration, connections, method = 'GET' }) {
   const requests = keys && keys.length ? keys.map((k) => ({ method, path, headers: { 'x-api-key': k } })) : [{ method, path }];
+  const cpuBefore = cpuMicros(server.proc.pid);
   const result = await autocannon({
     url: server.url,
     connections: connections ?? ctx.connections,
@@ -192,6 +213,7 @@ async function load({ server, path, keys, duration, connections, method = 'GET' 
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    serverCpuMicros: cpuBefore === null || result.requests.total === 0 ? null : (cpuMicros(server.proc.pid) - cpuBefore) / result.requests.total,
   };
 }
 

@@ -1,7 +1,7 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { AuthContext } from '../auth/auth-key';
-import { ConsumerOnly, CurrentAuth, Public, RequireScopes } from '../auth/decorators';
+import type { FastifyRequest } from 'fastify';
+import { ConsumerOnly, Public, RequireScopes } from '../auth/decorators';
 import { MePingDto, PingDto } from './dto/ping.dto';
 
 /**
@@ -28,7 +28,10 @@ export class PingController {
     summary: 'Check a consumer key: authenticated, rate-limited and counted like any call, answered without a database read',
   })
   @ApiOkResponse({ type: MePingDto })
-  mePing(@CurrentAuth() auth: AuthContext): MePingDto {
-    return { keyId: auth.key.id, consumerId: auth.key.consumer!.id, environment: auth.key.environment };
+  mePing(@Req() request: FastifyRequest): MePingDto {
+    // @Req() rather than @CurrentAuth(): a custom parameter goes through the global pipes, a cost that
+    // the bare route does not pay and that has nothing to do with the guards this route exists to show.
+    const key = request.auth!.key;
+    return { keyId: key.id, consumerId: key.consumer!.id, environment: key.environment };
   }
 }
