@@ -9,7 +9,8 @@ import { Public } from '../auth/decorators';
  * Only with BENCH_TRACE_GUARDS=1; otherwise nothing here is registered, so it costs nothing.
  */
 export function guardTimingEnabled(): boolean {
-  return process.env.BENCH_TRACE_GUARDS === '1' || process.env.BENCH_TRACE_GUARDS === 'true';
+  // Read at module definition, before ConfigModule validates (it accepts the same spellings).
+  return ['1', 'true', 'yes'].includes(String(process.env.BENCH_TRACE_GUARDS ?? '').toLowerCase());
 }
 
 const STARTED = Symbol('guardChainStartedAt');
