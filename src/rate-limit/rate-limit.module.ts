@@ -2,9 +2,9 @@ import { Global, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { EnvironmentVariables } from '../config/env.validation';
-import { RedisService } from '../redis/redis.service';
 import { CounterThrottlerStorage } from './counter-throttler.storage';
 import { LimiterMetrics } from './limiter-metrics';
+import { LimiterRedis } from './limiter-redis';
 import { QuotaUsageReader } from './quota/quota-usage.reader';
 import { QuotaGuard } from './quota/quota.guard';
 import { QuotaService } from './quota/quota.service';
@@ -37,10 +37,11 @@ import { COUNTER_STORE, type CounterStore, MemoryCounterStore, RedisCounterStore
   ],
   providers: [
     LimiterMetrics,
+    LimiterRedis,
     {
       provide: COUNTER_STORE,
-      inject: [RedisService, LimiterMetrics],
-      useFactory: (redis: RedisService, metrics: LimiterMetrics): CounterStore => {
+      inject: [LimiterRedis, LimiterMetrics],
+      useFactory: (redis: LimiterRedis, metrics: LimiterMetrics): CounterStore => {
         const memory = new MemoryCounterStore();
         if (!redis.client) return memory;
         return new RedisCounterStore(redis.client, {

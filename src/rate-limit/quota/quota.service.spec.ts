@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import type { RedisService } from '../../redis/redis.service';
+import type { LimiterRedis } from '../limiter-redis';
 import { consumerKey } from '../testing/auth-keys';
 import { limiterMetrics, metricValue } from '../testing/metrics';
 import type { QuotaUsageReader } from './quota-usage.reader';
@@ -32,7 +32,7 @@ const requests = (limit: number) => [{ metric: 'requests', limit, period: 'month
 
 function service(opts: { clock: FakeClock; reader: FakeReader; redis?: Redis | null; prefix?: string }) {
   const { metrics, limiter } = limiterMetrics();
-  const redis = { client: opts.redis ?? null, prefix: opts.prefix ?? 'unused:' } as RedisService;
+  const redis = { client: opts.redis ?? null, prefix: opts.prefix ?? 'unused:' } as LimiterRedis;
   const quotas = new QuotaService(opts.reader as unknown as QuotaUsageReader, redis, limiter, opts.clock.now);
   (quotas as unknown as { logger: { warn: jest.Mock } }).logger = { warn: jest.fn() } as never;
   return { quotas, metrics };

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { AuthConsumer, AuthKey, QuotaRule } from '../../auth/auth-key';
 import { periodFor } from '../../billing/periods';
-import { RedisService } from '../../redis/redis.service';
 import { LimiterMetrics } from '../limiter-metrics';
+import { LimiterRedis } from '../limiter-redis';
 import { QuotaUsageReader } from './quota-usage.reader';
 
 /** A plan quota as it stands in the current billing period. */
@@ -131,7 +131,7 @@ export class QuotaService {
 
   constructor(
     private readonly reader: QuotaUsageReader,
-    redis: RedisService,
+    redis: LimiterRedis,
     private readonly metrics: LimiterMetrics,
     @Optional() @Inject(QUOTA_CLOCK) clock?: () => number,
   ) {
