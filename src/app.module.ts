@@ -13,6 +13,10 @@ import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { MeModule } from './me/me.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PingModule } from './ping/ping.module';
+import { guardTiming } from './rate-limit/guard-timing';
+import { QuotaGuard } from './rate-limit/quota/quota.guard';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { UsageInterceptor } from './usage/usage.interceptor';
@@ -34,12 +38,19 @@ import { VerifyModule } from './verify/verify.module';
     VerifyModule,
     UsageModule,
     HealthModule,
+    PingModule,
+    ...guardTiming.modules(),
   ],
   providers: [
-    // Global guards run in the order registered: who is calling, then may they.
+    // Global guards run in the order registered: who is calling, may they, how often, how much.
+    ...guardTiming.start(),
     { provide: APP_GUARD, useExisting: ApiKeyGuard },
     { provide: APP_GUARD, useExisting: ScopesGuard },
-    // Counts requests that passed the guards, before pipes and handler (so a 400 or a handler error counts).
+    { provide: APP_GUARD, useExisting: RateLimitGuard },
+    { provide: APP_GUARD, useExisting: QuotaGuard },
+    ...guardTiming.end(),
+    // Interceptors run after every guard: counts requests that passed them all, before pipes and
+    // handler (so a 400 or a handler error counts, a 401/403/429 does not).
     { provide: APP_INTERCEPTOR, useClass: UsageInterceptor },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
   ],

@@ -70,6 +70,8 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) AUTH_FAILURE_WINDOW_SECONDS: number = 60;
   @Transform(toInt) @IsInt() @Min(1) DEFAULT_RATE_LIMIT: number = 1000;
   @Transform(toInt) @IsInt() @Min(1) DEFAULT_RATE_LIMIT_WINDOW_SECONDS: number = 60;
+  /** Benchmarks only: time the guard chain and serve the percentiles at /v1/bench/guard-timings. */
+  @Transform(toBool) @IsBoolean() BENCH_TRACE_GUARDS: boolean = false;
 
   @Transform(toInt) @IsInt() @Min(50) @Max(60_000) USAGE_FLUSH_INTERVAL_MS: number = 1000;
   @Transform(toInt) @IsInt() @Min(1) @Max(100_000) USAGE_FLUSH_BATCH_ROWS: number = 5000;

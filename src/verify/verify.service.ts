@@ -3,6 +3,8 @@ import type { AuthKey } from '../auth/auth-key';
 import { KeyVerifier } from '../auth/key-verifier.service';
 import { grants } from '../auth/scopes';
 import { ErrorCode } from '../common/error-code';
+import { QuotaService } from '../rate-limit/quota/quota.service';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { REQUESTS_METRIC, UsageRecorder } from '../usage/usage-recorder.service';
 import { VerifyKeyDto, VerifyKeyResponseDto } from './dto/verify.dto';
 
@@ -12,6 +14,8 @@ export class VerifyService {
   constructor(
     private readonly verifier: KeyVerifier,
     private readonly usage: UsageRecorder,
+    private readonly rateLimits: RateLimitService,
+    private readonly quotas: QuotaService,
   ) {}
 
   async verify(dto: VerifyKeyDto, from: { ip: string; origin?: string }): Promise<VerifyKeyResponseDto> {
@@ -31,8 +35,22 @@ export class VerifyService {
     if (dto.scopes?.some((s) => !grants(outcome.key.scopes, s))) {
       return { ...base, code: ErrorCode.INSUFFICIENT_PERMISSIONS };
     }
+
+    // As for a direct call: the key's rate limits count one call (whatever the cost, which is in units of
+    // `metric`), then the plan's quota on `metric` takes `cost`. Cost 0 only reads both.
+    const metric = dto.metric ?? REQUESTS_METRIC;
+    const cost = dto.cost ?? 1;
+    const limited = await this.rateLimits.hit(outcome.key, cost > 0 ? 1 : 0);
+    const rateLimits = this.rateLimits.states(limited);
+    if (!limited.allowed) {
+      const quota = await this.quotas.peek(outcome.key, metric);
+      return { ...base, code: ErrorCode.RATE_LIMIT_EXCEEDED, rateLimits, quota: quota.quota };
+    }
+    const quota = cost > 0 ? await this.quotas.consume(outcome.key, metric, cost) : await this.quotas.peek(outcome.key, metric);
+    if (!quota.allowed) return { ...base, code: ErrorCode.QUOTA_EXCEEDED, rateLimits, quota: quota.quota };
+
     this.meter(outcome.key, dto);
-    return { ...base, valid: true };
+    return { ...base, valid: true, rateLimits, quota: quota.quota };
   }
 
   /** A valid verify meters `cost` (default 1; 0 meters nothing) of `metric` (default requests) for the verified key. */

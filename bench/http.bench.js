@@ -1,0 +1,154 @@
+'use strict';
+/**
+ * What the guard chain costs (DESIGN.md targets), measured in one run:
+ *   (a) bare public route            GET /v1/ping
+ *   (b) the same behind the chain    GET /v1/me/ping, 1000 keys (100 consumers × 10) in turn
+ *   (c) the same with one hot key
+ *   (d) (b) with the Redis limiter, against a bare run of that same server
+ *   (e) server-side p99 of the guard chain on a key cache hit, from timestamps taken around it inside
+ *       the server (BENCH_TRACE_GUARDS=1), the median of the per-slice p99s during (c), where every
+ *       request but one per KEY_CACHE_TTL_SECONDS is a cache hit. During (b) each of the 1000 keys is
+ *       reloaded from the database every KEY_CACHE_TTL_SECONDS (10 s by default), about 2% of the
+ *       requests, which is what that row's p99 shows.
+ * Each key carries a limit of its own on top of its consumer's default, so a request checks two
+ * counters; both are far too high to trip (a refused request would make the run invalid).
+ */
+
+const NO_TRIP = { DEFAULT_RATE_LIMIT: '1000000000', DEFAULT_RATE_LIMIT_WINDOW_SECONDS: '60' };
+const KEY_LIMITS = [{ name: 'per-second', limit: 1_000_000, windowSeconds: 1 }];
+/**
+ * Each scenario's time is cut into this many slices, run in turn with the scenarios it is compared with
+ * (a b c a b c …), and a ratio is the median of the per-round ratios: on a shared machine the background
+ * load drifts over a minute, and interleaving makes both sides of a ratio see the same drift.
+ */
+const ROUNDS = 4;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Runs the scenarios interleaved; with `timed`, collects the server's guard-chain percentiles per slice. */
+async function interleaved(ctx, scenarios) {
+  const seconds = Math.max(1, Math.round(ctx.duration / ROUNDS));
+  const out = scenarios.map(() => ({ slices: [], guards: [] }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < scenarios.length; i++) {
+      const { server, path, keys, timed } = scenarios[i];
+      if (timed) await server.request('POST', '/v1/bench/guard-timings/reset');
+      out[i].slices.push(await ctx.load({ server, path, keys, duration: seconds }));
+      if (timed) out[i].guards.push(await guardTimings(server));
+    }
+  }
+  return out.map(({ slices, guards }) => ({
+    slices,
+    guards,
+    rps: slices.reduce((sum, r) => sum + r.total, 0) / (seconds * slices.length),
+    p99Ms: Math.max(...slices.map((r) => r.p99Ms)),
+    non2xx: slices.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: slices.reduce((sum, r) => sum + r.errors, 0),
+    serverCpu: slices.every((r) => r.serverCpuMicros !== null) ? median(slices.map((r) => r.serverCpuMicros)) : null,
+  }));
+}
+
+const throughputRow = (scenario, r) => ({
+  scenario,
+  value: r.rps,
+  unit:
+    `req/s (client p99 ${r.p99Ms} ms` +
+    (r.serverCpu === null ? '' : `, server CPU ${r.serverCpu.toFixed(0)} µs/req`) +
+    (r.non2xx || r.errors ? `, ${r.non2xx} non-2xx, ${r.errors} errors!` : '') +
+    ')',
+});
+
+function ratioRow(scenario, num, den, min) {
+  const value = median(num.slices.map((r, i) => (den.slices[i].rps > 0 ? r.rps / den.slices[i].rps : 0)));
+  const valid = num.non2xx === 0 && num.errors === 0;
+  return { scenario, value, unit: valid ? '×' : '× (invalid: errors or non-2xx)', target: `≥ ${min.toFixed(2)}×`, pass: valid && value >= min };
+}
+
+/** Informational: the same comparison in server CPU per request, which the client's speed does not affect. */
+function cpuRatioRow(scenario, num, den) {
+  if (num.serverCpu === null || den.serverCpu === null || num.serverCpu === 0) return null;
+  return { scenario, value: den.serverCpu / num.serverCpu, unit: '× (server CPU per request, bare / guarded)' };
+}
+
+function guardRow(scenario, measured, target) {
+  const p99 = median(measured.guards.map((g) => g.p99));
+  const p50 = median(measured.guards.map((g) => g.p50));
+  const count = measured.guards.reduce((sum, g) => sum + g.count, 0);
+  const row = { scenario: `${scenario} (${count.toLocaleString('en-US')} requests, p50 ${p50.toFixed(1)} µs)`, value: p99, unit: 'µs' };
+  if (target) Object.assign(row, { target: `≤ ${target} µs`, pass: count > 0 && p99 <= target });
+  return row;
+}
+
+async function guardTimings(server) {
+  const r = await server.request('GET', '/v1/bench/guard-timings');
+  if (r.status !== 200) throw new Error(`guard timings unavailable: ${r.status}`);
+  return r.body;
+}
+
+exports.run = async function run(ctx) {
+  const rows = [];
+  const { log } = ctx;
+
+  log('http: starting a server (SQLite, in-process limiter, guard timing on)');
+  const server = await ctx.startServer({ env: { ...NO_TRIP, BENCH_TRACE_GUARDS: '1' } });
+  let keys;
+  try {
+    const t0 = Date.now();
+    ({ keys } = await ctx.seedKeys(server, { consumers: 100, keysPerConsumer: 10, key: { rateLimits: KEY_LIMITS } }));
+    log(`http: seeded ${keys.length} keys in ${((Date.now() - t0) / 1000).toFixed(1)} s; warming up`);
+    await ctx.load({ server, path: '/v1/ping', duration: 1 });
+    await ctx.load({ server, path: '/v1/me/ping', keys, duration: 2 });
+
+    log(`http: (a) bare, (b) 1000 keys, (c) hot key, interleaved in ${ROUNDS} rounds`);
+    const [bare, spread, hot] = await interleaved(ctx, [
+      { server, path: '/v1/ping' },
+      { server, path: '/v1/me/ping', keys, timed: true },
+      { server, path: '/v1/me/ping', keys: [keys[0]], timed: true },
+    ]);
+    rows.push(
+      throughputRow('(a) bare GET /v1/ping', bare),
+      throughputRow('(b) GET /v1/me/ping, 1000 keys', spread),
+      throughputRow('(c) GET /v1/me/ping, one hot key', hot),
+      ratioRow('(b)/(a) authenticated + limited, 1000 keys', spread, bare, 0.9),
+      ratioRow('(c)/(a) the same, one hot key', hot, bare, 0.9),
+      cpuRatioRow('    (b) vs (a) in server CPU', spread, bare),
+      cpuRatioRow('    (c) vs (a) in server CPU', hot, bare),
+      guardRow('(e) guard chain p99 on a cache hit, server side, during (c)', hot, 100),
+      guardRow('    guard chain p99 during (b), key cache refills included', spread),
+    );
+  } finally {
+    await server.stop(Boolean(ctx.redisUrl));
+  }
+
+  if (!ctx.redisUrl) {
+    rows.push({ scenario: '(d)/(a′) with the Redis limiter: no Redis reachable', value: null, unit: '', target: '≥ 0.75×', pass: null });
+    return rows.filter(Boolean);
+  }
+  log(`http: (d) restarting on the same database with REDIS_URL=${ctx.redisUrl}`);
+  const prefix = `tollgate-bench-${process.pid}-${Date.now().toString(36)}:`;
+  const redisServer = await ctx.startServer({ reuse: server, env: { ...NO_TRIP, REDIS_URL: ctx.redisUrl, REDIS_PREFIX: prefix } });
+  try {
+    await ctx.load({ server: redisServer, path: '/v1/ping', duration: 1 });
+    await ctx.load({ server: redisServer, path: '/v1/me/ping', keys, duration: 2 });
+    log(`http: (a′) bare and (d) 1000 keys with the Redis limiter, interleaved in ${ROUNDS} rounds`);
+    const [bare, spread] = await interleaved(ctx, [
+      { server: redisServer, path: '/v1/ping' },
+      { server: redisServer, path: '/v1/me/ping', keys },
+    ]);
+    const health = await redisServer.request('GET', '/health/ready');
+    const shared = health.body?.info?.redis?.state === 'ok';
+    rows.push(
+      throughputRow('(a′) bare GET /v1/ping, server with Redis', bare),
+      throughputRow('(d) GET /v1/me/ping, 1000 keys, Redis limiter', spread),
+      ratioRow(`(d)/(a′) the same with the Redis limiter${shared ? '' : ' (Redis degraded!)'}`, spread, bare, 0.75),
+    );
+    if (!shared) rows[rows.length - 1].pass = false;
+    rows.push(cpuRatioRow('    (d) vs (a′) in server CPU', spread, bare));
+  } finally {
+    await redisServer.stop();
+  }
+  return rows.filter(Boolean);
+};

@@ -1,0 +1,153 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { consumerWithKey, sleep } from './support/fixtures';
+import { insertPlan, rawSql } from './support/raw-sql';
+import { freePort, REDIS_URL, type Response, TestServer, USE_MYSQL } from './support/server';
+
+/** A TCP proxy to Redis that the test can cut and restore, to take Redis away from one instance only. */
+class TcpProxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {}
+
+  static async to(url: string): Promise<TcpProxy> {
+    const u = new URL(url);
+    const proxy = new TcpProxy(await freePort(), { host: u.hostname, port: Number(u.port || 6379) });
+    await proxy.open();
+    return proxy;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async open(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = createConnection(this.target);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+}
+
+const count = (responses: Response[], status: number) => responses.filter((r) => r.status === status).length;
+
+const describeMulti = USE_MYSQL && REDIS_URL ? describe : describe.skip;
+
+describeMulti('two instances on MariaDB + Redis (runs with DB_TYPE=mysql and REDIS_URL set)', () => {
+  const prefix = `tg-e2e-multi-${Math.random().toString(36).slice(2, 10)}:`;
+  const env = { REDIS_PREFIX: prefix, DEFAULT_RATE_LIMIT: '100000', LOG_LEVEL: 'warn' };
+  let a: TestServer;
+  let b: TestServer;
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    proxy = await TcpProxy.to(REDIS_URL!);
+    a = await TestServer.start({ env });
+    // B reaches Redis through the proxy, so that the test can take Redis away from B alone.
+    b = await TestServer.startSibling(a, { env: { ...env, REDIS_URL: proxy.url } });
+  });
+
+  afterAll(async () => {
+    await b?.stop('SIGTERM', false);
+    await a?.stop();
+    await proxy?.close();
+  });
+
+  it('admits exactly the limit of one key across both instances under concurrency', async () => {
+    const { plaintext } = await consumerWithKey(a, { scopes: [], rateLimits: [{ name: 'twenty', limit: 20, windowSeconds: 60 }] });
+    // Warm both key caches so that the burst below is decided by the limiter alone.
+    await a.get('/v1/me/ping', plaintext);
+    await b.get('/v1/me/ping', plaintext);
+    const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).get('/v1/me/ping', plaintext)));
+    expect(count(responses, 200)).toBe(18);
+    expect(count(responses, 429)).toBe(42);
+  });
+
+  it('shares a quota across both instances', async () => {
+    const sql = await rawSql(a.db);
+    try {
+      const planId = await insertPlan(sql, { quotas: [{ metric: 'requests', limit: 15, period: 'month' }] });
+      const { plaintext } = await consumerWithKey(a, { scopes: [] }, { planId });
+      const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).get('/v1/me/ping', plaintext)));
+      expect(count(responses, 200)).toBe(15);
+      expect(count(responses, 429)).toBe(25);
+      expect(responses.filter((r) => r.status === 429).every((r) => r.body.error === 'QUOTA_EXCEEDED')).toBe(true);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it('refuses a key revoked on A on B within one second', async () => {
+    const { key, plaintext } = await consumerWithKey(a, { scopes: [] });
+    expect((await b.get('/v1/me/ping', plaintext)).status).toBe(200);
+    expect((await a.post(`/v1/admin/keys/${key.id}/revoke`, {}, a.adminKey)).status).toBe(200);
+    const revokedAt = Date.now();
+    let last: Response;
+    do {
+      last = await b.get('/v1/me/ping', plaintext);
+      if (last.status === 401) break;
+      await sleep(20);
+    } while (Date.now() - revokedAt < 3_000);
+    expect(last.status).toBe(401);
+    expect(last.body.error).toBe('KEY_REVOKED');
+    expect(Date.now() - revokedAt).toBeLessThanOrEqual(1_000);
+  });
+
+  it('keeps serving under local limits while Redis is away, with no 5xx, and shares again once it is back', async () => {
+    const { plaintext } = await consumerWithKey(a, { scopes: [], rateLimits: [{ name: 'ten', limit: 10, windowSeconds: 60 }] });
+    expect((await b.get('/v1/me/ping', plaintext)).status).toBe(200);
+    expect((await b.get('/v1/me/ping', plaintext)).headers.get('x-ratelimit-remaining')).toBe('8');
+
+    await proxy.close();
+    // Meanwhile A, still connected, counts on the shared counter: 5 of 10.
+    for (let i = 0; i < 3; i++) expect((await a.get('/v1/me/ping', plaintext)).status).toBe(200);
+    // B limits locally, from a fresh local counter: 10 more, then 429; nothing fails.
+    const during: Response[] = [];
+    for (let i = 0; i < 12; i++) during.push(await b.get('/v1/me/ping', plaintext));
+    expect(during.map((r) => r.status)).toEqual([...Array(10).fill(200), 429, 429]);
+    const ready = await b.get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.info.redis).toEqual({ status: 'up', state: 'degraded' });
+    const metrics = await b.get('/metrics');
+    expect(metrics.text).toMatch(/tollgate_redis_degraded 1/);
+    expect(metrics.text).toMatch(/tollgate_redis_outages_total [1-9]/);
+    expect(b.logs.some((l) => l.includes('enforcing limits locally'))).toBe(true);
+
+    await proxy.open();
+    const until = Date.now() + 10_000;
+    while ((await b.get('/health/ready')).body.info?.redis?.state !== 'ok' && Date.now() < until) await sleep(100);
+    // The limiter tries Redis again at most once a second.
+    await sleep(1_100);
+    const after = await b.get('/v1/me/ping', plaintext);
+    expect(after.status).toBe(200);
+    // Back on the shared counter: 5 + this one.
+    expect(after.headers.get('x-ratelimit-remaining')).toBe('4');
+    expect((await b.get('/metrics')).text).toMatch(/tollgate_redis_degraded 0/);
+  });
+});

@@ -1,0 +1,163 @@
+import { adminKeyWith, consumerWithKey } from './support/fixtures';
+import { insertPlan, rawSql, type RawSql } from './support/raw-sql';
+import { TestServer } from './support/server';
+
+const MINUTE = 60_000;
+const month = (offset: number, day = 1): number => {
+  const now = new Date();
+  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, day);
+};
+
+describe('quotas', () => {
+  let server: TestServer;
+  let sql: RawSql;
+  let verifier: string;
+  let db: TestServer['db'];
+
+  beforeAll(async () => {
+    server = await TestServer.start({ env: { LOG_LEVEL: 'warn' } });
+    db = server.db;
+    sql = await rawSql(server.db);
+    verifier = await adminKeyWith(server, ['keys:verify'], { rateLimits: [{ name: 'ops', limit: 1_000_000, windowSeconds: 60 }] });
+  });
+
+  afterAll(async () => {
+    await sql?.close();
+    await server?.stop();
+    // The server restarted below does not own the database; drop it here.
+    await db?.drop();
+  });
+
+  /** A consumer on a new plan with these quotas, created at the start of last month (anchor day 1). */
+  async function onPlan(quotas: unknown[]) {
+    const planId = await insertPlan(sql, { quotas });
+    const made = await consumerWithKey(server, { scopes: ['usage:read'] }, { planId });
+    // Old enough that the current period is a whole calendar month.
+    // (The key has not been used yet, so no cached record holds the old date.)
+    await sql.run('UPDATE consumers SET created_at = ? WHERE id = ?', ['2020-01-01 00:00:00.000', made.consumer.id]);
+    return made;
+  }
+
+  it('answers QUOTA_EXCEEDED once the requests of the period are used up, for all keys of the consumer', async () => {
+    const { consumer, plaintext } = await onPlan([{ metric: 'requests', limit: 5, period: 'month' }]);
+    const test = await server.post(`/v1/admin/consumers/${consumer.id}/keys`, { name: 'test', environment: 'test', scopes: [] }, server.adminKey);
+    expect(test.status).toBe(201);
+
+    expect((await server.get('/v1/me/ping', plaintext)).status).toBe(200);
+    expect((await server.get('/v1/me/ping', test.body.key)).status).toBe(200);
+    expect((await server.get('/v1/me/ping', plaintext)).status).toBe(200);
+    const me = await server.get('/v1/me', test.body.key);
+    expect(me.status).toBe(200);
+    const periodEnd = new Date(month(1)).toISOString();
+    expect(me.body.quotas).toEqual([{ metric: 'requests', limit: 5, used: 4, remaining: 1, periodEnd }]);
+    expect((await server.get('/v1/me/ping', plaintext)).status).toBe(200);
+
+    const refused = await server.get('/v1/me/ping', plaintext);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({
+      error: 'QUOTA_EXCEEDED',
+      message: expect.stringContaining(periodEnd),
+      statusCode: 429,
+      requestId: expect.any(String),
+      retryAfter: expect.any(Number),
+    });
+    const toPeriodEnd = (month(1) - Date.now()) / 1000;
+    expect(refused.body.retryAfter).toBeGreaterThan(toPeriodEnd - 5);
+    expect(refused.body.retryAfter).toBeLessThan(toPeriodEnd + 5);
+    expect(refused.headers.get('retry-after')).toBe(String(refused.body.retryAfter));
+    // Rate limit headers are there too: the request passed the rate limits.
+    expect(refused.headers.get('ratelimit-policy')).toBe('"default";q=1000;w=60');
+    const test429 = await server.get('/v1/me/ping', test.body.key);
+    expect(test429.status).toBe(429);
+    expect(test429.body.error).toBe('QUOTA_EXCEEDED');
+
+    // Refused requests were not counted.
+    const peek = await server.post('/v1/keys/verify', { key: plaintext, cost: 0 }, verifier);
+    expect(peek.body).toMatchObject({ valid: false, code: 'QUOTA_EXCEEDED', quota: { metric: 'requests', used: 5, remaining: 0 } });
+
+    const metrics = await server.get('/metrics');
+    expect(metrics.text).toMatch(/tollgate_rate_limit_decisions_total\{decision="limited",kind="quota"\} 2/);
+    expect(metrics.text).toMatch(/tollgate_rate_limit_decisions_total\{decision="allowed",kind="quota"\} 5/);
+  });
+
+  it('does not limit consumers whose plan has no requests quota', async () => {
+    const { plaintext } = await onPlan([{ metric: 'sms', limit: 1, period: 'month' }]);
+    for (let i = 0; i < 4; i++) expect((await server.get('/v1/me/ping', plaintext)).status).toBe(200);
+    const me = await server.get('/v1/me', plaintext);
+    expect(me.body.quotas).toEqual([{ metric: 'sms', limit: 1, used: 0, remaining: 1, periodEnd: new Date(month(1)).toISOString() }]);
+  });
+
+  it('takes the usage recorded in this period (live and test) into account, and not the previous period', async () => {
+    const { consumer, key, plaintext } = await onPlan([{ metric: 'requests', limit: 10, period: 'month' }]);
+    const bucket = (ms: number) => Math.floor(ms / MINUTE);
+    const rows: Array<[number, string, number]> = [
+      [bucket(month(0)), 'live', 5],
+      [bucket(Date.now() - MINUTE), 'test', 3],
+      [bucket(month(0)) - 1, 'live', 1000],
+    ];
+    for (const [b, env, quantity] of rows) {
+      await sql.run('INSERT INTO usage_rollups (consumer_id, bucket, metric, key_id, environment, quantity) VALUES (?, ?, ?, ?, ?, ?)', [
+        consumer.id,
+        b,
+        'requests',
+        key.id,
+        env,
+        quantity,
+      ]);
+    }
+    expect((await server.get('/v1/me/ping', plaintext)).status).toBe(200);
+    expect((await server.get('/v1/me/ping', plaintext)).status).toBe(200);
+    const refused = await server.get('/v1/me/ping', plaintext);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toBe('QUOTA_EXCEEDED');
+  });
+
+  it('verifies against the quota of the metric asked for, by cost, and peeks with cost 0', async () => {
+    const { plaintext } = await onPlan([
+      { metric: 'sms', limit: 10, period: 'month' },
+      { metric: 'requests', limit: 1000, period: 'month' },
+    ]);
+    const verify = (body: Record<string, unknown>) => server.post('/v1/keys/verify', { key: plaintext, ...body }, verifier);
+    const periodEnd = new Date(month(1)).toISOString();
+
+    expect((await verify({ metric: 'sms', cost: 4 })).body).toMatchObject({
+      valid: true,
+      code: 'VALID',
+      quota: { metric: 'sms', limit: 10, used: 4, remaining: 6, periodEnd },
+    });
+    expect((await verify({ metric: 'sms', cost: 4 })).body.quota.used).toBe(8);
+    expect((await verify({ metric: 'sms', cost: 4 })).body).toMatchObject({ valid: false, code: 'QUOTA_EXCEEDED', quota: { used: 8 } });
+    expect((await verify({ metric: 'sms', cost: 0 })).body).toMatchObject({ valid: true, quota: { used: 8, remaining: 2 } });
+    expect((await verify({ metric: 'sms', cost: 2 })).body).toMatchObject({ valid: true, quota: { used: 10, remaining: 0 } });
+    expect((await verify({ metric: 'sms', cost: 0 })).body).toMatchObject({ valid: false, code: 'QUOTA_EXCEEDED' });
+
+    // The default metric is requests, the default cost 1; a metric without a quota reports none.
+    expect((await verify({})).body).toMatchObject({ valid: true, quota: { metric: 'requests', used: 1 } });
+    expect((await verify({ metric: 'tokens', cost: 500 })).body).toMatchObject({ valid: true, quota: null });
+    const me = await server.get('/v1/me', plaintext);
+    expect(me.body.quotas).toEqual([
+      { metric: 'sms', limit: 10, used: 10, remaining: 0, periodEnd },
+      { metric: 'requests', limit: 1000, used: 2, remaining: 998, periodEnd },
+    ]);
+  });
+
+  it('keeps the count across a restart', async () => {
+    const { plaintext, consumer, key } = await onPlan([{ metric: 'requests', limit: 3, period: 'month' }]);
+    expect((await server.get('/v1/me/ping', plaintext)).status).toBe(200);
+    // What the usage recorder would have written for that request and one before it.
+    await sql.run('INSERT INTO usage_rollups (consumer_id, bucket, metric, key_id, environment, quantity) VALUES (?, ?, ?, ?, ?, ?)', [
+      consumer.id,
+      Math.floor(Date.now() / MINUTE),
+      'requests',
+      key.id,
+      'live',
+      2,
+    ]);
+    await server.stop('SIGTERM', false);
+    server = await TestServer.start({ db, adminKey: server.adminKey, env: { LOG_LEVEL: 'warn' } });
+    expect((await server.get('/v1/me/ping', plaintext)).status).toBe(200);
+    const refused = await server.get('/v1/me/ping', plaintext);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toBe('QUOTA_EXCEEDED');
+  });
+});
