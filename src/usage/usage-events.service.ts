@@ -8,6 +8,7 @@ import { ErrorCode } from '../common/error-code';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { isMysql, sqlTime, toDate } from '../database/sql';
 import { Transactions } from '../database/transactions';
+import { QuotaService } from '../rate-limit/quota/quota.service';
 import { UsageEventResultDto } from './dto/usage-events.dto';
 import { addRollups, compareRollups, RollupRow } from './usage-batch';
 import { checkEvent, UsageEvent } from './usage-event';
@@ -35,6 +36,7 @@ export class UsageEventsService {
 
   constructor(
     private readonly tx: Transactions,
+    private readonly quotas: QuotaService,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.backfillDays = config.get('USAGE_BACKFILL_DAYS', { infer: true });
@@ -60,16 +62,24 @@ export class UsageEventsService {
    * transaction rolls back, and the next attempt sees that row and compares fingerprints.
    */
   private async store(key: AuthKey, events: UsageEvent[], now: number): Promise<UsageEventResultDto[]> {
+    // Quota decisions survive a retry, so an event is never charged against the quota twice.
+    const quotaRefused = new Map<string, boolean>();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.tx.run((m) => this.storeOnce(m, key, events, now));
+        return await this.tx.run((m) => this.storeOnce(m, key, events, now, quotaRefused));
       } catch (err) {
         if (attempt >= MAX_ATTEMPTS || !isDuplicateKey(err)) throw err;
       }
     }
   }
 
-  private async storeOnce(m: EntityManager, key: AuthKey, events: UsageEvent[], now: number): Promise<UsageEventResultDto[]> {
+  private async storeOnce(
+    m: EntityManager,
+    key: AuthKey,
+    events: UsageEvent[],
+    now: number,
+    quotaRefused: Map<string, boolean>,
+  ): Promise<UsageEventResultDto[]> {
     const consumerId = key.consumer!.id;
     // The first event with a key is the one that may be stored; later ones in the batch compare to it.
     const firsts = new Map<string, UsageEvent>();
@@ -79,7 +89,15 @@ export class UsageEventsService {
     const fresh = [...firsts.values()].filter((e) => !stored.has(e.idempotencyKey));
     const closed = await this.closedPeriods(m, consumerId, fresh);
     const inClosed = new Set(fresh.filter((e) => closed.some((p) => p.start <= e.at && e.at < p.end)).map((e) => e.idempotencyKey));
-    const toInsert = fresh.filter((e) => !inClosed.has(e.idempotencyKey));
+    const candidates = fresh.filter((e) => !inClosed.has(e.idempotencyKey));
+    // A plan quota on the event's metric is a hard cap: an event that does not fit is refused, its
+    // neighbours are still judged one by one (a smaller one after it may fit).
+    for (const e of candidates) {
+      if (quotaRefused.has(e.idempotencyKey) || !this.quotas.hasQuota(key, e.metric)) continue;
+      const decision = await this.quotas.consume(key, e.metric, e.quantity);
+      quotaRefused.set(e.idempotencyKey, !decision.allowed);
+    }
+    const toInsert = candidates.filter((e) => quotaRefused.get(e.idempotencyKey) !== true);
 
     await this.insertEvents(m, key, toInsert, now);
     await addRollups(m, rollupsOf(key, toInsert));
@@ -97,6 +115,9 @@ export class UsageEventsService {
       }
       if (inClosed.has(e.idempotencyKey)) {
         return rejected(e, ErrorCode.PERIOD_CLOSED, 'timestamp falls in a billing period that is already closed');
+      }
+      if (quotaRefused.get(e.idempotencyKey) === true) {
+        return rejected(e, ErrorCode.QUOTA_EXCEEDED, `the plan's quota on ${e.metric} for this billing period is used up`);
       }
       return first === e ? accepted(e) : duplicate(e);
     });
