@@ -15,6 +15,7 @@ import { MeModule } from './me/me.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
+import { StatsModule } from './stats/stats.module';
 import { VerifyModule } from './verify/verify.module';
 
 @Module({
@@ -30,6 +31,7 @@ import { VerifyModule } from './verify/verify.module';
     KeysModule,
     MeModule,
     VerifyModule,
+    StatsModule,
     HealthModule,
   ],
   providers: [
