@@ -88,9 +88,11 @@ function conventionProblems(doc: Doc): string[] {
     if (ok.length === 0) problems.push(`${name}: no 2xx response`);
     for (const [code, res] of ok) {
       if (code === '204') continue;
-      const content = res.content ?? {};
-      const media = name === 'GET /metrics' ? 'text/plain' : 'application/json';
-      if (!content[media]?.schema) problems.push(`${name} ${code}: no ${media} schema`);
+      const content: Record<string, any> = res.content ?? {};
+      // JSON for most; text for /metrics; exports may offer CSV or NDJSON beside JSON.
+      if (name === 'GET /metrics' ? !content['text/plain']?.schema : !Object.values(content).some((c) => c.schema)) {
+        problems.push(`${name} ${code}: no response schema`);
+      }
     }
     const errors = responses.filter(([code]) => /^[45]/.test(code));
     if (errors.length === 0) problems.push(`${name}: no error responses`);
