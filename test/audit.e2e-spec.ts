@@ -1,3 +1,4 @@
+import { sleep } from './support/fixtures';
 import { openRawDb, RawDb } from './support/raw-db';
 import { Response, TestServer } from './support/server';
 
@@ -317,6 +318,16 @@ describe('audit log', () => {
       return r.body;
     }
 
+    /** Log lines arrive through a pipe, possibly after the response. */
+    async function logLine(match: (l: Record<string, any>) => boolean): Promise<Record<string, any> | undefined> {
+      for (let i = 0; i < 100; i++) {
+        const line = server.jsonLogs().find(match);
+        if (line) return line;
+        await sleep(20);
+      }
+      return undefined;
+    }
+
     async function rowBySeq(seq: number): Promise<Record<string, unknown>> {
       const [row] = await db.query(`SELECT ${AUDIT_COLUMNS.map(db.q).join(', ')} FROM audit_entries WHERE seq = ?`, [seq]);
       return row;
@@ -344,14 +355,16 @@ describe('audit log', () => {
       const victim = all.find((e) => e.action === 'consumer.update')!;
       const original = await rowBySeq(victim.seq);
       await db.query(`UPDATE audit_entries SET ${db.q('after')} = ? WHERE id = ?`, ['{"name":"Someone Else"}', victim.id]);
-      const r = await server.get('/v1/admin/audit-log/verify', ops.key);
-      expect(r.body).toMatchObject({ valid: false, firstInvalid: { id: victim.id, seq: victim.seq, reason: expect.stringMatching(/after/) } });
-      expect(r.body.checked).toBe(all.filter((e) => e.seq < victim.seq).length);
-      // The warning is logged with the request's id, like every line written while serving it.
-      const line = server.jsonLogs().find((l) => l.msg === 'audit chain verification failed');
-      expect(line).toMatchObject({ reqId: r.headers.get('x-request-id'), level: 'warn' });
-
-      await db.query(`UPDATE audit_entries SET ${db.q('after')} = ? WHERE id = ?`, [original.after, victim.id]);
+      try {
+        const r = await server.get('/v1/admin/audit-log/verify', ops.key);
+        expect(r.body).toMatchObject({ valid: false, firstInvalid: { id: victim.id, seq: victim.seq, reason: expect.stringMatching(/after/) } });
+        expect(r.body.checked).toBe(all.filter((e) => e.seq < victim.seq).length);
+        // The warning is logged with the request's id, like every line written while serving it.
+        const line = await logLine((l) => l.msg === 'audit chain verification failed');
+        expect(line).toMatchObject({ reqId: r.headers.get('x-request-id'), level: 'warn', firstInvalid: { id: victim.id } });
+      } finally {
+        await db.query(`UPDATE audit_entries SET ${db.q('after')} = ? WHERE id = ?`, [original.after, victim.id]);
+      }
       expect((await verify()).valid).toBe(true);
     });
 
@@ -362,8 +375,11 @@ describe('audit log', () => {
       const forged = String(original.canonical).replace(`"actorKeyId":"${victim.actorKeyId}"`, '"actorKeyId":null');
       expect(forged).not.toBe(original.canonical);
       await db.query('UPDATE audit_entries SET canonical = ? WHERE id = ?', [forged, victim.id]);
-      expect(await verify()).toMatchObject({ valid: false, firstInvalid: { id: victim.id, seq: victim.seq, reason: expect.stringMatching(/hash/) } });
-      await db.query('UPDATE audit_entries SET canonical = ? WHERE id = ?', [original.canonical, victim.id]);
+      try {
+        expect(await verify()).toMatchObject({ valid: false, firstInvalid: { id: victim.id, seq: victim.seq, reason: expect.stringMatching(/hash/) } });
+      } finally {
+        await db.query('UPDATE audit_entries SET canonical = ? WHERE id = ?', [original.canonical, victim.id]);
+      }
       expect((await verify()).valid).toBe(true);
     });
 
@@ -373,8 +389,11 @@ describe('audit log', () => {
       const next = chronological[6];
       const original = await rowBySeq(victim.seq);
       await db.query('DELETE FROM audit_entries WHERE id = ?', [victim.id]);
-      expect(await verify()).toMatchObject({ valid: false, checked: 5, firstInvalid: { id: next.id, seq: next.seq, reason: expect.stringMatching(/prevHash/) } });
-      await reinsert(original);
+      try {
+        expect(await verify()).toMatchObject({ valid: false, checked: 5, firstInvalid: { id: next.id, seq: next.seq, reason: expect.stringMatching(/prevHash/) } });
+      } finally {
+        await reinsert(original);
+      }
       expect((await verify()).valid).toBe(true);
     });
 
@@ -382,8 +401,11 @@ describe('audit log', () => {
       const [last, beforeLast] = await list();
       const original = await rowBySeq(last.seq);
       await db.query('DELETE FROM audit_entries WHERE id = ?', [last.id]);
-      expect(await verify()).toMatchObject({ valid: false, firstInvalid: { id: beforeLast.id, seq: beforeLast.seq, reason: expect.stringMatching(/head/) } });
-      await reinsert(original);
+      try {
+        expect(await verify()).toMatchObject({ valid: false, firstInvalid: { id: beforeLast.id, seq: beforeLast.seq, reason: expect.stringMatching(/head/) } });
+      } finally {
+        await reinsert(original);
+      }
       expect(await verify()).toMatchObject({ valid: true, headHash: last.hash });
     });
   });
