@@ -1,6 +1,8 @@
 /** Unit specs live beside the code; e2e suites in test/ drive the built server over HTTP. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.jest.json' }];
 module.exports = {
+  // Servers start as child processes, slowly on a busy machine. jest 30 ignores testTimeout inside a project.
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -15,7 +17,6 @@ module.exports = {
       rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
-      testTimeout: 60000,
     },
   ],
 };

@@ -1,5 +1,5 @@
 import { sleep } from './support/fixtures';
-import { openRawDb, RawDb } from './support/raw-db';
+import { queryDb } from './support/db';
 import { Response, TestServer } from './support/server';
 
 type Entry = {
@@ -20,7 +20,11 @@ type Entry = {
 
 describe('audit log', () => {
   let server: TestServer;
-  let db: RawDb;
+  /** Direct SQL on the server's database, to check what was stored and to tamper with it. */
+  const db = {
+    query: <T = any>(sql: string, params: unknown[] = []) => queryDb<T>(server.db, sql, params),
+    q: (name: string) => (server.db.mysqlUrl ? `\`${name}\`` : `"${name}"`),
+  };
   let rootId: string;
   let ops: { id: string; key: string };
   /** Every plaintext key seen in this suite; none may ever reach an audit row. */
@@ -75,14 +79,12 @@ describe('audit log', () => {
 
   beforeAll(async () => {
     server = await TestServer.start();
-    db = await openRawDb(server.db);
     plaintexts.push(server.adminKey);
     const keys = await server.get('/v1/admin/admin-keys', server.adminKey);
     rootId = keys.body.data[0].id;
   });
 
   afterAll(async () => {
-    await db?.close();
     await server?.stop();
   });
 

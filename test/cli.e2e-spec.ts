@@ -6,9 +6,6 @@ import { REDIS_URL, ROOT, TestDatabase, TestServer } from './support/server';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 
-// Each database command boots a Nest context in a fresh process.
-jest.setTimeout(60_000);
-
 interface Run {
   code: number | null;
   stdout: string;

@@ -1,5 +1,5 @@
 import { adminKeyWith } from './support/fixtures';
-import { openRawDb, RawDb } from './support/raw-db';
+import { queryDb } from './support/db';
 import { TestServer } from './support/server';
 
 const DAY = 86_400_000;
@@ -7,7 +7,11 @@ const sqlTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').rep
 
 describe('GET /v1/admin/stats', () => {
   let server: TestServer;
-  let db: RawDb;
+  /** Direct SQL on the server's database, to check what was stored and to tamper with it. */
+  const db = {
+    query: <T = any>(sql: string, params: unknown[] = []) => queryDb<T>(server.db, sql, params),
+    q: (name: string) => (server.db.mysqlUrl ? `\`${name}\`` : `"${name}"`),
+  };
   let reader: string;
   let narrow: string[];
   const ids: Record<string, string> = {};
@@ -20,7 +24,6 @@ describe('GET /v1/admin/stats', () => {
 
   beforeAll(async () => {
     server = await TestServer.start();
-    db = await openRawDb(server.db);
     reader = await adminKeyWith(server, ['usage:read']);
     narrow = [await adminKeyWith(server, ['consumers:read']), await adminKeyWith(server, ['keys:read', 'audit:read'])];
     const gone = await server.post('/v1/admin/admin-keys', { name: 'gone', scopes: ['keys:read'] }, server.adminKey);
@@ -67,7 +70,6 @@ describe('GET /v1/admin/stats', () => {
   });
 
   afterAll(async () => {
-    await db?.close();
     await server?.stop();
   });
 
