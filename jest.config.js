@@ -1,7 +1,7 @@
 /** Unit specs live beside the code; e2e suites in test/ drive the built server over HTTP. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.jest.json' }];
 module.exports = {
-  // Per-project testTimeout is ignored by jest; e2e suites start servers and need the room.
+  // Servers start as child processes, slowly on a busy machine. jest 30 ignores testTimeout inside a project.
   testTimeout: 60000,
   projects: [
     {

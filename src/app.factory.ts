@@ -7,9 +7,11 @@ import { AppModule } from './app.module';
 import { OriginRegistry } from './auth/origin-registry.service';
 import { AppException } from './common/app.exception';
 import { ErrorCode } from './common/error-code';
-import { createPino, loggableUrl, PinoNestLogger } from './common/logger';
+import { createPino, PinoNestLogger } from './common/logger';
 import { createValidationPipe } from './common/validation.pipe';
 import { validateEnv } from './config/env.validation';
+import { MetricsService } from './metrics/metrics.service';
+import { installRequestHooks } from './observability/request-hooks';
 import { setupSwagger } from './swagger';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -26,7 +28,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const logger = createPino(options.logLevel ?? env.LOG_LEVEL, env.API_KEY_HEADER);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
-    // One line per request is written by our onResponse hook, with the key id and without the key.
+    // One line per request is written by installRequestHooks, with the key id and without the key.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: env.BODY_LIMIT_BYTES,
     trustProxy: env.TRUST_PROXY,
@@ -41,6 +43,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     bufferLogs: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // First: the request context, the request log line and the HTTP metrics.
+  installRequestHooks(fastify, app.get(MetricsService));
   const origins = app.get(OriginRegistry);
   const allowHeaders = ['x-api-key', 'authorization', 'content-type', 'x-request-id', env.API_KEY_HEADER?.toLowerCase()]
     .filter(Boolean)
@@ -67,19 +71,6 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
       reply.header('access-control-expose-headers', 'x-request-id, ratelimit, ratelimit-policy, retry-after');
     }
-  });
-  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
-    request.log.info(
-      {
-        method: request.method,
-        url: loggableUrl(request.url),
-        statusCode: reply.statusCode,
-        responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
-        keyId: request.auth?.key.id,
-        consumerId: request.auth?.key.consumer?.id,
-      },
-      'request',
-    );
   });
   // On shutdown, requests in flight finish but their keep-alive connections end with them: otherwise
   // server.close() waits for clients to hang up (up to the keep-alive timeout), and what runs after it

@@ -21,6 +21,7 @@ import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { UsageInterceptor } from './usage/usage.interceptor';
 import { UsageModule } from './usage/usage.module';
+import { StatsModule } from './stats/stats.module';
 import { VerifyModule } from './verify/verify.module';
 
 @Module({
@@ -37,6 +38,7 @@ import { VerifyModule } from './verify/verify.module';
     MeModule,
     VerifyModule,
     UsageModule,
+    StatsModule,
     HealthModule,
     PingModule,
     ...guardTiming.modules(),

@@ -1,15 +1,21 @@
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { createApp } from './app.factory';
+import { generateKey } from './auth/key-format';
 import { buildOpenApiDocument } from './swagger';
 
-/** Writes openapi.json at the project root from the app itself, on a throwaway in-memory database. */
+/** The project root, where the committed openapi.json lives (this file runs from dist/src/). */
+const DEFAULT_OUT = resolve(__dirname, '..', '..', 'openapi.json');
+
+/** The OpenAPI document of the app itself, built on a throwaway in-memory database. */
 export async function generateOpenApi(): Promise<string> {
   process.env.DB_TYPE = 'sqlite';
   process.env.SQLITE_PATH = ':memory:';
   delete process.env.REDIS_URL;
   process.env.DOCS_ENABLED = 'false';
+  // A first admin key is created on the empty database; given one, it is not printed.
+  process.env.ADMIN_API_KEY = generateKey('tg', 'live').key;
   const app = await createApp({ swaggerUi: false, logLevel: 'error' });
   await app.init();
   try {
@@ -19,11 +25,21 @@ export async function generateOpenApi(): Promise<string> {
   }
 }
 
+/** `node dist/src/openapi.js [--out <file>]`; OPENAPI_OUT works too. Defaults to openapi.json at the project root. */
+function outputPath(argv: string[]): string {
+  const i = argv.indexOf('--out');
+  if (i !== -1) {
+    if (!argv[i + 1]) throw new Error('--out needs a file path');
+    return resolve(argv[i + 1]);
+  }
+  return process.env.OPENAPI_OUT ? resolve(process.env.OPENAPI_OUT) : DEFAULT_OUT;
+}
+
 if (require.main === module) {
-  generateOpenApi()
-    .then((text) => {
-      const file = join(__dirname, '..', '..', 'openapi.json');
-      writeFileSync(file, text);
+  Promise.resolve()
+    .then(async () => {
+      const file = outputPath(process.argv.slice(2));
+      writeFileSync(file, await generateOpenApi());
       process.stdout.write(`wrote ${file}\n`);
       process.exit(0);
     })

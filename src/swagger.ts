@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { SECURITY_SCHEME } from './auth/decorators';
+import { ErrorResponseDto } from './common/error-response.dto';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
@@ -20,12 +21,20 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key; `Authorization: Bearer <key>` works too.' }, SECURITY_SCHEME)
     .build();
   const document = SwaggerModule.createDocument(app, config, {
+    extraModels: [ErrorResponseDto],
     operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}`,
   });
   for (const path of Object.values(document.paths)) {
     for (const method of METHODS) {
-      const op = path[method] as (Record<string, unknown> & { description?: string }) | undefined;
+      const op = path[method] as (Record<string, unknown> & { description?: string; responses?: Record<string, unknown> }) | undefined;
       if (!op) continue;
+      // Any route can fail on a bug; say what that looks like.
+      if (op.responses && !op.responses['500']) {
+        op.responses['500'] = {
+          description: 'INTERNAL_ERROR: a bug; the message holds nothing internal',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } },
+        };
+      }
       const scopes = op['x-required-scopes'] as string[] | undefined;
       const kinds = op['x-key-kinds'] as string[] | undefined;
       if (!scopes) continue;

@@ -3,7 +3,8 @@ import { EntityManager } from 'typeorm';
 import { newId } from '../common/ids';
 import { Actor } from './actor';
 import { AuditEntry } from './audit-entry.entity';
-import { canonicalJson, redact, sha256 } from './canonical';
+import { AuditFields, seal } from './audit-chain';
+import { canonicalJson, redact } from './canonical';
 
 export interface AuditRecord {
   action: string;
@@ -24,7 +25,7 @@ export class AuditService {
     const [head] = await manager.query(`SELECT seq, hash FROM audit_head WHERE id = 1${mysql ? ' FOR UPDATE' : ''}`);
     const prevHash: string = head.hash;
     const at = new Date();
-    const fields = {
+    const fields: AuditFields = {
       id: newId('aud', at.getTime()),
       actorKeyId: actor.keyId,
       action: rec.action,
@@ -37,8 +38,7 @@ export class AuditService {
       at: at.toISOString(),
       prevHash,
     };
-    const canonical = canonicalJson(fields);
-    const hash = sha256(prevHash + canonical);
+    const { canonical, hash } = seal(fields);
     const entry = manager.create(AuditEntry, { ...fields, at, canonical, hash });
     await manager.insert(AuditEntry, entry);
     await manager.query('UPDATE audit_head SET seq = seq + 1, hash = ? WHERE id = 1', [hash]);

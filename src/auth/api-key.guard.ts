@@ -7,7 +7,8 @@ import { ErrorCode } from '../common/error-code';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { AuthFailureLimiter } from './auth-failure.limiter';
 import { IS_PUBLIC } from './decorators';
-import { KeyVerifier } from './key-verifier.service';
+import { KeyVerifier, VerifyOutcome } from './key-verifier.service';
+import { MetricsService } from '../metrics/metrics.service';
 
 /** Reads the key from X-API-Key, Authorization: Bearer, or the header named by API_KEY_HEADER. Never the query string. */
 export function extractKey(request: FastifyRequest, extraHeader?: string): string | undefined {
@@ -32,6 +33,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly verifier: KeyVerifier,
     private readonly failures: AuthFailureLimiter,
+    private readonly metrics: MetricsService,
     @Inject(ConfigService) config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.extraHeader = config.get('API_KEY_HEADER', { infer: true })?.toLowerCase();
@@ -43,12 +45,28 @@ export class ApiKeyGuard implements CanActivate {
     const request = http.getRequest<FastifyRequest>();
     const ip = request.ip;
     const key = extractKey(request, this.extraHeader);
-    if (!key) return this.fail(ErrorCode.MISSING_API_KEY, ip);
+    if (!key) {
+      this.observe(request, ErrorCode.MISSING_API_KEY, null);
+      return this.fail(ErrorCode.MISSING_API_KEY, ip);
+    }
     const origin = typeof request.headers.origin === 'string' ? request.headers.origin : undefined;
-    const outcome = await this.verifier.verify(key, { ip, origin });
+    let outcome: VerifyOutcome;
+    try {
+      outcome = await this.verifier.verify(key, { ip, origin });
+    } catch (err) {
+      this.observe(request, err instanceof AppException ? err.code : ErrorCode.INTERNAL_ERROR, null);
+      throw err;
+    }
+    this.observe(request, outcome.ok ? 'VALID' : outcome.code, outcome.key?.id ?? null);
     if (!outcome.ok) return this.fail(outcome.code, ip);
     request.auth = { key: outcome.key, ip };
     return true;
+  }
+
+  /** Counts the outcome and notes it for the request log line (the key id, never the key). */
+  private observe(request: FastifyRequest, code: string, keyId: string | null): void {
+    this.metrics.verifications.inc({ code, source: 'guard' });
+    request.keyVerification = { code, keyId };
   }
 
   /** Failed attempts count against the client IP; past the limit the answer becomes 429 so guessing is slow. */

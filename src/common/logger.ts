@@ -1,11 +1,13 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
+import { requestBindings } from '../observability/request-context';
 
 /** Header names whose values never reach a log line. */
 export function redactedHeaders(extraHeader?: string): string[] {
   const names = ['x-api-key', 'authorization', 'cookie'];
   if (extraHeader) names.push(extraHeader.toLowerCase());
-  return names.flatMap((h) => [`req.headers["${h}"]`, `headers["${h}"]`]);
+  // A failed query's bound parameters may hold a key hash; the query text is enough to debug with.
+  return [...names.flatMap((h) => [`req.headers["${h}"]`, `headers["${h}"]`]), 'err.parameters', 'err.driverError.parameters'];
 }
 
 export function createPino(level: string, extraHeader?: string): Logger {
@@ -44,13 +46,15 @@ export class PinoNestLogger implements LoggerService {
   private write(level: pino.Level, message: unknown, rest: unknown[]): void {
     // Nest passes the context (class name) last; an object first is structured data.
     const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    // Inside a request, the line carries its id like Fastify's own request lines do.
+    const base = { context, ...requestBindings() };
     if (message && typeof message === 'object' && !(message instanceof Error)) {
       const msg = typeof rest[0] === 'string' ? (rest[0] as string) : undefined;
-      this.pino[level]({ context, ...(message as object) }, msg);
+      this.pino[level]({ ...base, ...(message as object) }, msg);
     } else if (message instanceof Error) {
-      this.pino[level]({ context, err: message }, message.message);
+      this.pino[level]({ ...base, err: message }, message.message);
     } else {
-      this.pino[level]({ context }, String(message));
+      this.pino[level](base, String(message));
     }
   }
 }

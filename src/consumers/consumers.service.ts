@@ -129,9 +129,16 @@ export class ConsumersService {
       if (usage || period) {
         throw AppException.conflict('This consumer has usage or billing history and cannot be deleted; suspend it instead');
       }
+      // The keys go with the consumer; the one audit entry names them.
+      const keys: { id: string }[] = await m.query('SELECT id FROM api_keys WHERE consumer_id = ? ORDER BY id', [id]);
       await m.query('DELETE FROM api_keys WHERE consumer_id = ?', [id]);
       await m.delete(Consumer, { id });
-      await this.audit.record(m, actor, { action: 'consumer.delete', targetType: 'consumer', targetId: id, before: { ...toConsumerDto(consumer) } });
+      await this.audit.record(m, actor, {
+        action: 'consumer.delete',
+        targetType: 'consumer',
+        targetId: id,
+        before: { ...toConsumerDto(consumer), keyIds: keys.map((k) => k.id) },
+      });
     });
     this.invalidate.consumer(id);
   }

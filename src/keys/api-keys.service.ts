@@ -123,7 +123,7 @@ export class ApiKeysService {
         rateLimits: dto.rateLimits?.map((r) => ({ name: r.name, limit: r.limit, windowSeconds: r.windowSeconds })) ?? [],
         metadata: dto.metadata ?? {},
         rotatedFromId: null,
-        createdByKeyId: caller.id,
+        createdByKeyId: actor.keyId,
         createdAt: now,
         updatedAt: now,
       });
@@ -165,6 +165,7 @@ export class ApiKeysService {
   async update(caller: AuthKey, actor: Actor, scope: KeyScope, id: string, dto: UpdateKeyDto): Promise<ApiKeyDto> {
     const out = await this.tx.run(async (m) => {
       const key = await this.find(m, scope, id, true);
+      this.refuseOutranked(caller.scopes, key);
       this.validateFields(key.kind, {
         ...dto,
         allowedOrigins: dto.allowedOrigins ?? (key.kind === 'publishable' ? key.allowedOrigins : dto.allowedOrigins),
@@ -173,6 +174,8 @@ export class ApiKeysService {
         if (key.kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, dto.scopes);
         if (key.kind === 'admin' && key.scopes.includes('*') && !dto.scopes.includes('*')) await this.keepOneRootKey(m, key.id);
       }
+      // An expiry is a revocation that waits: the last root key may not be given one either.
+      if (dto.expiresAt && key.kind === 'admin' && key.scopes.includes('*')) await this.keepOneRootKey(m, key.id);
       const before = toKeyDto(key);
       if (dto.name !== undefined) key.name = dto.name;
       if (dto.scopes !== undefined) key.scopes = dto.scopes;
@@ -199,6 +202,7 @@ export class ApiKeysService {
     const out = await this.tx.run(async (m) => {
       const key = await this.find(m, scope, id, true);
       if (key.revokedAt) return toKeyDto(key);
+      this.refuseOutranked(actor.scopes, key);
       if (key.kind === 'admin' && key.scopes.includes('*')) await this.keepOneRootKey(m, key.id);
       key.revokedAt = new Date();
       key.updatedAt = key.revokedAt;
@@ -240,7 +244,7 @@ export class ApiKeysService {
         revokedAt: null,
         lastUsedAt: null,
         rotatedFromId: old.id,
-        createdByKeyId: caller.id,
+        createdByKeyId: actor.keyId,
         createdAt: now,
         updatedAt: now,
       });
@@ -286,17 +290,31 @@ export class ApiKeysService {
     }
   }
 
+  /**
+   * An admin key is managed only by a key that holds every scope it holds: otherwise a `keys:write` key
+   * could revoke, re-restrict or expire the keys above it. (Rotation already requires this, since it
+   * hands out a new key with the same scopes.)
+   */
+  private refuseOutranked(callerScopes: readonly string[], target: ApiKey): void {
+    if (target.kind === 'admin' && !isSubset(target.scopes, callerScopes)) {
+      throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot change an admin key that holds scopes it does not hold');
+    }
+  }
+
   /** The last active admin key holding `*` is how operators get back in; it cannot be revoked or narrowed. */
   private async keepOneRootKey(m: EntityManager, exceptId: string): Promise<void> {
     const now = new Date();
-    const others = await m
+    const qb = m
       .getRepository(ApiKey)
       .createQueryBuilder('k')
       .where('k.kind = :kind', { kind: 'admin' })
       .andWhere('k.id != :id', { id: exceptId })
       .andWhere('k.revoked_at IS NULL')
-      .andWhere('(k.expires_at IS NULL OR k.expires_at > :now)', { now })
-      .getMany();
+      .andWhere('(k.expires_at IS NULL OR k.expires_at > :now)', { now });
+    // A locking read on MySQL: two transactions revoking the last two root keys at once must not both
+    // see the other as still active (InnoDB detects the lock cycle; Transactions retries the loser).
+    if (m.connection.options.type === 'mysql') qb.setLock('pessimistic_write');
+    const others = await qb.getMany();
     if (!others.some((k) => k.scopes.includes('*'))) {
       throw AppException.conflict('This is the last active admin key with scope *; create another one first');
     }

@@ -3,6 +3,7 @@ import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@ne
 import type { FastifyRequest } from 'fastify';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { MetricsService } from '../metrics/metrics.service';
 import { VerifyKeyDto, VerifyKeyResponseDto } from './dto/verify.dto';
 import { VerifyService } from './verify.service';
 
@@ -10,7 +11,10 @@ import { VerifyService } from './verify.service';
 @AdminOnly()
 @Controller('keys')
 export class VerifyController {
-  constructor(private readonly verifyService: VerifyService) {}
+  constructor(
+    private readonly verifyService: VerifyService,
+    private readonly metrics: MetricsService,
+  ) {}
 
   @Post('verify')
   @HttpCode(200)
@@ -23,7 +27,9 @@ export class VerifyController {
   })
   @ApiOkResponse({ type: VerifyKeyResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: malformed body' })
-  verify(@Body() dto: VerifyKeyDto, @Req() request: FastifyRequest): Promise<VerifyKeyResponseDto> {
-    return this.verifyService.verify(dto, { ip: dto.ip ?? request.ip, origin: dto.origin ?? request.headers.origin });
+  async verify(@Body() dto: VerifyKeyDto, @Req() request: FastifyRequest): Promise<VerifyKeyResponseDto> {
+    const result = await this.verifyService.verify(dto, { ip: dto.ip ?? request.ip, origin: dto.origin ?? request.headers.origin });
+    this.metrics.verifications.inc({ code: result.code, source: 'verify' });
+    return result;
   }
 }

@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
+import { validateEnv } from '../config/env.validation';
+import { DatabaseModule } from '../database/database.module';
+import { ApiKey } from '../keys/api-key.entity';
+import { ApiKeysService } from '../keys/api-keys.service';
+import { MetricsModule } from '../metrics/metrics.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { RedisModule } from '../redis/redis.module';
+
+/**
+ * What the CLI needs to change keys through the same service (and audit) as the API, and nothing that
+ * runs in the background: no first-key bootstrap, no usage flushing, no billing scheduler. Redis is
+ * here so that a revocation reaches the running instances' caches at once.
+ */
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv, cache: true }),
+    DatabaseModule,
+    RedisModule,
+    RateLimitModule,
+    AuditModule,
+    AuthModule,
+    MetricsModule,
+    TypeOrmModule.forFeature([ApiKey]),
+  ],
+  providers: [ApiKeysService],
+})
+export class CliModule {}

@@ -1,0 +1,40 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { loggableUrl } from '../common/logger';
+import { maskKeys } from '../common/mask-keys';
+import type { MetricsService } from '../metrics/metrics.service';
+import { requestContext } from './request-context';
+
+/** Label for requests that matched no route: raw URLs would make the label set unbounded. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * Registers, before any other hook: the request context (so that every log line written while serving
+ * carries the request id) and, when the response is sent, one log line and the HTTP metrics, labelled
+ * by route template (`/v1/admin/keys/:id`), never the raw URL.
+ */
+export function installRequestHooks(fastify: FastifyInstance, metrics: MetricsService): void {
+  fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+    requestContext.run(request, done);
+  });
+  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.routeOptions?.url ?? UNMATCHED_ROUTE;
+    const labels = { route, method: request.method, status: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    const refused = request.keyVerification && request.keyVerification.code !== 'VALID' ? request.keyVerification : undefined;
+    request.log.info(
+      {
+        method: request.method,
+        // A key pasted into the query string or a path stays out of the logs too.
+        url: maskKeys(loggableUrl(request.url)),
+        route,
+        statusCode: reply.statusCode,
+        responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
+        keyId: request.auth?.key.id ?? refused?.keyId ?? undefined,
+        consumerId: request.auth?.key.consumer?.id,
+        authError: refused?.code,
+      },
+      'request',
+    );
+  });
+}

@@ -1,0 +1,90 @@
+export class ConsumerCountsDto {
+  /** @example 120 */
+  total: number;
+  /** @example 117 */
+  active: number;
+  /** @example 3 */
+  suspended: number;
+}
+
+export class KeyStatusCountsDto {
+  /** Neither revoked nor expired. @example 240 */
+  active: number;
+  /** @example 31 */
+  revoked: number;
+  /** Past expiresAt (including rotated keys past their grace period), not revoked. @example 12 */
+  expired: number;
+}
+
+export class KeysByKindDto {
+  admin: KeyStatusCountsDto;
+  secret: KeyStatusCountsDto;
+  publishable: KeyStatusCountsDto;
+}
+
+export class KeyCountsDto extends KeyStatusCountsDto {
+  /** @example 283 */
+  total: number;
+  byKind: KeysByKindDto;
+}
+
+export class RequestCountsDto {
+  /** Metered requests (metric `requests`) in the last 1440 minute buckets, live and test keys together. @example 1843200 */
+  total: number;
+  /** @example 1800000 */
+  live: number;
+  /** @example 43200 */
+  test: number;
+}
+
+export class TopConsumerDto {
+  /** @example "cons_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
+  consumerId: string;
+  /** @example "Acme Corp" */
+  name: string | null;
+  /** @example "acct_4421" */
+  externalId: string | null;
+  /** Metered requests in the last 24 hours. @example 912000 */
+  requests: number;
+}
+
+export class KeySummaryDto {
+  /** @example "key_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
+  id: string;
+  /** @example "secret" */
+  kind: 'admin' | 'secret' | 'publishable';
+  /** @example "cons_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
+  consumerId: string | null;
+  /** @example "production backend" */
+  name: string;
+  /** @example "tg_live_3xK9" */
+  start: string;
+  /** @example "2026-11-29T10:00:00.000Z" */
+  expiresAt: string | null;
+  /** @example null */
+  lastUsedAt: string | null;
+  /** @example "2026-08-01T10:00:00.000Z" */
+  createdAt: string;
+}
+
+export class KeyListSummaryDto {
+  /** How many keys match (the list holds at most the first 100). @example 2 */
+  count: number;
+  keys: KeySummaryDto[];
+}
+
+/** An operator's overview of the installation. */
+export class StatsDto {
+  /** @example "2026-11-22T10:00:00.000Z" */
+  generatedAt: string;
+  consumers: ConsumerCountsDto;
+  keys: KeyCountsDto;
+  /** Requests metered in the last 24 hours. */
+  requestsLast24h: RequestCountsDto;
+  /** The 10 consumers with the most metered requests in the last 24 hours, most first. */
+  topConsumers: TopConsumerDto[];
+  /** Active keys whose expiresAt falls within the next 7 days, soonest first. */
+  keysExpiringSoon: KeyListSummaryDto;
+  /** Active keys not used for 90 days (or never used and created more than 90 days ago), least recently used first. */
+  keysUnused: KeyListSummaryDto;
+}

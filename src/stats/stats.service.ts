@@ -1,0 +1,141 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Brackets, DataSource, SelectQueryBuilder } from 'typeorm';
+import { sqlTime, toNumber } from '../database/sql';
+import { ApiKey } from '../keys/api-key.entity';
+import { KeyListSummaryDto, KeyStatusCountsDto, KeySummaryDto, StatsDto } from './dto/stats.dto';
+
+const DAY_MS = 86_400_000;
+const MINUTES_PER_DAY = 1440;
+const LIST_LIMIT = 100;
+const TOP_CONSUMERS = 10;
+
+function toSummary(k: ApiKey): KeySummaryDto {
+  return {
+    id: k.id,
+    kind: k.kind,
+    consumerId: k.consumerId,
+    name: k.name,
+    start: k.start,
+    expiresAt: k.expiresAt?.toISOString() ?? null,
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+    createdAt: k.createdAt.toISOString(),
+  };
+}
+
+const emptyStatus = (): KeyStatusCountsDto => ({ active: 0, revoked: 0, expired: 0 });
+
+/** Read-only aggregates for GET /v1/admin/stats; a handful of grouped queries, no per-row work in JS. */
+@Injectable()
+export class StatsService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async overview(now = new Date()): Promise<StatsDto> {
+    const [consumers, keys, requests, top, expiring, unused] = await Promise.all([
+      this.consumerCounts(),
+      this.keyCounts(now),
+      this.requestCounts(now),
+      this.topConsumers(now),
+      this.keyList(now, (qb) =>
+        qb.andWhere('k.expires_at > :now AND k.expires_at <= :soon', { soon: sqlTime(new Date(now.getTime() + 7 * DAY_MS)) }).orderBy('k.expires_at', 'ASC'),
+      ),
+      this.keyList(now, (qb) => {
+        const cutoff = sqlTime(new Date(now.getTime() - 90 * DAY_MS));
+        return qb
+          .andWhere(
+            new Brackets((w) =>
+              w.where('k.last_used_at < :cutoff', { cutoff }).orWhere('k.last_used_at IS NULL AND k.created_at < :cutoff', { cutoff }),
+            ),
+          )
+          .orderBy('COALESCE(k.last_used_at, k.created_at)', 'ASC');
+      }),
+    ]);
+    return {
+      generatedAt: now.toISOString(),
+      consumers,
+      keys,
+      requestsLast24h: requests,
+      topConsumers: top,
+      keysExpiringSoon: expiring,
+      keysUnused: unused,
+    };
+  }
+
+  private async consumerCounts(): Promise<StatsDto['consumers']> {
+    const rows: { status: string; n: unknown }[] = await this.dataSource.query('SELECT status, COUNT(*) AS n FROM consumers GROUP BY status');
+    const out = { total: 0, active: 0, suspended: 0 };
+    for (const r of rows) {
+      const n = toNumber(r.n);
+      out.total += n;
+      if (r.status === 'active' || r.status === 'suspended') out[r.status] += n;
+    }
+    return out;
+  }
+
+  private async keyCounts(now: Date): Promise<StatsDto['keys']> {
+    const rows: { kind: string; status: keyof KeyStatusCountsDto; n: unknown }[] = await this.dataSource.query(
+      `SELECT kind,
+              CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
+                   WHEN expires_at IS NOT NULL AND expires_at <= ? THEN 'expired'
+                   ELSE 'active' END AS status,
+              COUNT(*) AS n
+         FROM api_keys GROUP BY kind, status`,
+      [sqlTime(now)],
+    );
+    const out = { total: 0, ...emptyStatus(), byKind: { admin: emptyStatus(), secret: emptyStatus(), publishable: emptyStatus() } };
+    for (const r of rows) {
+      const n = toNumber(r.n);
+      out.total += n;
+      out[r.status] += n;
+      const kind = out.byKind[r.kind as keyof typeof out.byKind];
+      if (kind) kind[r.status] += n;
+    }
+    return out;
+  }
+
+  /** The last 1440 minute buckets, the current one included. */
+  private window(now: Date): [number, number] {
+    const minute = Math.floor(now.getTime() / 60_000);
+    return [minute - MINUTES_PER_DAY, minute];
+  }
+
+  private async requestCounts(now: Date): Promise<StatsDto['requestsLast24h']> {
+    const [after, upTo] = this.window(now);
+    const rows: { environment: string; q: unknown }[] = await this.dataSource.query(
+      "SELECT environment, SUM(quantity) AS q FROM usage_rollups WHERE metric = 'requests' AND bucket > ? AND bucket <= ? GROUP BY environment",
+      [after, upTo],
+    );
+    const out = { total: 0, live: 0, test: 0 };
+    for (const r of rows) {
+      const q = toNumber(r.q);
+      out.total += q;
+      if (r.environment === 'live' || r.environment === 'test') out[r.environment] += q;
+    }
+    return out;
+  }
+
+  private async topConsumers(now: Date): Promise<StatsDto['topConsumers']> {
+    const [after, upTo] = this.window(now);
+    const rows: { consumer_id: string; name: string | null; external_id: string | null; q: unknown }[] = await this.dataSource.query(
+      `SELECT r.consumer_id, c.name, c.external_id, SUM(r.quantity) AS q
+         FROM usage_rollups r LEFT JOIN consumers c ON c.id = r.consumer_id
+        WHERE r.metric = 'requests' AND r.bucket > ? AND r.bucket <= ?
+        GROUP BY r.consumer_id, c.name, c.external_id
+        ORDER BY q DESC, r.consumer_id ASC
+        LIMIT ${TOP_CONSUMERS}`,
+      [after, upTo],
+    );
+    return rows.map((r) => ({ consumerId: r.consumer_id, name: r.name ?? null, externalId: r.external_id ?? null, requests: toNumber(r.q) }));
+  }
+
+  /** Active keys (not revoked, not expired) narrowed by `where`; the count and the first 100. */
+  private async keyList(now: Date, where: (qb: SelectQueryBuilder<ApiKey>) => SelectQueryBuilder<ApiKey>): Promise<KeyListSummaryDto> {
+    const qb = this.dataSource
+      .getRepository(ApiKey)
+      .createQueryBuilder('k')
+      .where('k.revoked_at IS NULL')
+      .andWhere('(k.expires_at IS NULL OR k.expires_at > :now)', { now: sqlTime(now) });
+    const [rows, count] = await where(qb).addOrderBy('k.id', 'ASC').take(LIST_LIMIT).getManyAndCount();
+    return { count, keys: rows.map(toSummary) };
+  }
+}

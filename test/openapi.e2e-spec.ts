@@ -1,0 +1,191 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, TestServer } from './support/server';
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /metrics'];
+const SCOPE = /^(\*|[a-z][a-z0-9_.-]{0,39}:(\*|[a-z][a-z0-9_.-]{0,39}))$/;
+const ERROR_REF = '#/components/schemas/ErrorResponseDto';
+
+type Doc = Record<string, any>;
+
+function* operationsOf(doc: Doc): Generator<{ name: string; path: string; method: string; op: any; item: any }> {
+  for (const [path, item] of Object.entries<any>(doc.paths ?? {})) {
+    for (const method of METHODS) if (item[method]) yield { name: `${method.toUpperCase()} ${path}`, path, method, op: item[method], item };
+  }
+}
+
+/** Every `$ref` in the document, with where it was found. */
+function refsOf(value: unknown, at = '#', out: [string, string][] = []): [string, string][] {
+  if (Array.isArray(value)) value.forEach((v, i) => refsOf(v, `${at}/${i}`, out));
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === '$ref' && typeof v === 'string') out.push([at, v]);
+      else refsOf(v, `${at}/${k}`, out);
+    }
+  }
+  return out;
+}
+
+function resolve(doc: Doc, ref: string): unknown {
+  if (!ref.startsWith('#/')) return undefined;
+  return ref
+    .slice(2)
+    .split('/')
+    .reduce<any>((node, part) => (node === undefined ? undefined : node[part.replace(/~1/g, '/').replace(/~0/g, '~')]), doc);
+}
+
+/** The structural rules of OpenAPI 3.0 that a generator can get wrong; returns one line per problem. */
+function structuralProblems(doc: Doc): string[] {
+  const problems: string[] = [];
+  if (typeof doc.openapi !== 'string' || !/^3\.\d+\.\d+$/.test(doc.openapi)) problems.push(`openapi: "${doc.openapi}" is not 3.x.y`);
+  if (typeof doc.info?.title !== 'string' || typeof doc.info?.version !== 'string') problems.push('info: title and version are required');
+  if (!doc.paths || typeof doc.paths !== 'object') problems.push('paths: required');
+  for (const [at, ref] of refsOf(doc)) if (resolve(doc, ref) === undefined) problems.push(`${at}: $ref ${ref} does not resolve`);
+  const schemes = doc.components?.securitySchemes ?? {};
+  for (const [name, scheme] of Object.entries<any>(schemes)) {
+    if (!['apiKey', 'http', 'oauth2', 'openIdConnect'].includes(scheme.type)) problems.push(`securitySchemes.${name}: bad type`);
+    if (scheme.type === 'apiKey' && (!scheme.name || !['query', 'header', 'cookie'].includes(scheme.in))) problems.push(`securitySchemes.${name}: apiKey needs name and in`);
+  }
+  const ids = new Map<string, string>();
+  for (const { name, path, op, item } of operationsOf(doc)) {
+    if (!path.startsWith('/')) problems.push(`${name}: path must start with /`);
+    if (op.operationId) {
+      if (ids.has(op.operationId)) problems.push(`${name}: operationId ${op.operationId} also used by ${ids.get(op.operationId)}`);
+      ids.set(op.operationId, name);
+    }
+    const params: any[] = [...(item.parameters ?? []), ...(op.parameters ?? [])].map((p) => (p.$ref ? resolve(doc, p.$ref) : p));
+    for (const p of params) {
+      if (!p?.name || !['query', 'header', 'path', 'cookie'].includes(p.in)) problems.push(`${name}: parameter needs name and a valid in`);
+      else if (!p.schema && !p.content) problems.push(`${name}: parameter ${p.name} needs a schema`);
+      if (p?.in === 'path' && p.required !== true) problems.push(`${name}: path parameter ${p.name} must be required`);
+    }
+    const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort();
+    const declared = params.filter((p) => p?.in === 'path').map((p) => p.name).sort();
+    if (templated.join() !== declared.join()) problems.push(`${name}: path parameters {${templated}} but declared [${declared}]`);
+    if (op.requestBody && !Object.values<any>(op.requestBody.content ?? {}).every((c) => c.schema)) problems.push(`${name}: requestBody content needs a schema`);
+    if (!op.responses || Object.keys(op.responses).length === 0) problems.push(`${name}: responses required`);
+    for (const [code, res] of Object.entries<any>(op.responses ?? {})) {
+      if (!/^([1-5]\d\d|[1-5]XX|default)$/.test(code)) problems.push(`${name}: response code ${code}`);
+      const r = res.$ref ? resolve(doc, res.$ref) : res;
+      if (typeof (r as any)?.description !== 'string') problems.push(`${name} ${code}: description required`);
+    }
+    for (const req of op.security ?? []) for (const s of Object.keys(req)) if (!schemes[s]) problems.push(`${name}: unknown security scheme ${s}`);
+  }
+  return problems;
+}
+
+/** What this project promises of every operation. */
+function conventionProblems(doc: Doc): string[] {
+  const problems: string[] = [];
+  for (const { name, op } of operationsOf(doc)) {
+    if (!op.operationId) problems.push(`${name}: no operationId`);
+    if (!op.summary) problems.push(`${name}: no summary`);
+    const responses = Object.entries<any>(op.responses ?? {});
+    const ok = responses.filter(([code]) => code.startsWith('2'));
+    if (ok.length === 0) problems.push(`${name}: no 2xx response`);
+    for (const [code, res] of ok) {
+      if (code === '204') continue;
+      const content: Record<string, any> = res.content ?? {};
+      // JSON for most; text for /metrics; exports may offer CSV or NDJSON beside JSON.
+      if (name === 'GET /metrics' ? !content['text/plain']?.schema : !Object.values(content).some((c) => c.schema)) {
+        problems.push(`${name} ${code}: no response schema`);
+      }
+    }
+    const errors = responses.filter(([code]) => /^[45]/.test(code));
+    if (errors.length === 0) problems.push(`${name}: no error responses`);
+    for (const [code, res] of errors) {
+      const schema = res.content?.['application/json']?.schema;
+      if (!schema) problems.push(`${name} ${code}: error response without a schema`);
+      else if (name !== 'GET /health/ready' && schema.$ref !== ERROR_REF) problems.push(`${name} ${code}: error response is not ErrorResponseDto`);
+    }
+    const scopes = op['x-required-scopes'];
+    if (PUBLIC.includes(name)) {
+      if (scopes !== undefined || op.security) problems.push(`${name}: a public route declares security`);
+      continue;
+    }
+    if (!Array.isArray(scopes)) problems.push(`${name}: neither public nor x-required-scopes`);
+    else if (!scopes.every((s: unknown) => typeof s === 'string' && SCOPE.test(s))) problems.push(`${name}: malformed x-required-scopes`);
+    if (!(op.security ?? []).some((s: Record<string, unknown>) => 'api-key' in s)) problems.push(`${name}: no api-key security requirement`);
+    if (!Array.isArray(op['x-key-kinds']) || op['x-key-kinds'].length === 0) problems.push(`${name}: no x-key-kinds`);
+    for (const code of ['401', '403']) if (!op.responses?.[code]) problems.push(`${name}: no ${code} response`);
+    if (!/Required scopes/.test(op.description ?? '')) problems.push(`${name}: the description does not state the required scopes`);
+  }
+  return problems;
+}
+
+describe('OpenAPI document', () => {
+  let server: TestServer;
+  let doc: Doc;
+
+  beforeAll(async () => {
+    // Every operation is called once without a key; those failures must not trip the per-IP limit.
+    server = await TestServer.start({ env: { AUTH_FAILURE_LIMIT: '100000' } });
+    const r = await server.get('/docs-json');
+    expect(r.status).toBe(200);
+    doc = r.body;
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('is structurally valid OpenAPI 3', () => {
+    expect(structuralProblems(doc)).toEqual([]);
+    expect([...operationsOf(doc)].length).toBeGreaterThan(25);
+  });
+
+  it('the checks catch what they claim to', () => {
+    const broken = JSON.parse(JSON.stringify(doc));
+    const first = broken.paths['/v1/admin/consumers/{id}'].get;
+    first.operationId = broken.paths['/v1/admin/consumers'].get.operationId;
+    first.responses['200'].content['application/json'].schema = { $ref: '#/components/schemas/Nope' };
+    delete broken.paths['/v1/admin/consumers'].post['x-required-scopes'];
+    delete broken.paths['/v1/admin/consumers'].get.summary;
+    expect(structuralProblems(broken)).toEqual([
+      expect.stringContaining('$ref #/components/schemas/Nope does not resolve'),
+      expect.stringContaining('operationId listConsumers also used by'),
+    ]);
+    expect(conventionProblems(broken)).toEqual([
+      'GET /v1/admin/consumers: no summary',
+      'POST /v1/admin/consumers: neither public nor x-required-scopes',
+    ]);
+  });
+
+  it('gives every operation an id, a summary, a typed 2xx response and error responses; every non-public one declares its key and scopes', () => {
+    expect(conventionProblems(doc)).toEqual([]);
+  });
+
+  it('matches the server: non-public operations answer 401 without a key, public ones do not ask for one', async () => {
+    for (const { name, path, method } of operationsOf(doc)) {
+      const r = await server.request(method.toUpperCase(), path.replace(/\{\w+\}/g, 'x_1'), { body: ['get', 'delete'].includes(method) ? undefined : {} });
+      if (PUBLIC.includes(name)) expect({ name, status: r.status }).toEqual({ name, status: 200 });
+      else expect({ name, status: r.status, error: r.body?.error }).toEqual({ name, status: 401, error: 'MISSING_API_KEY' });
+    }
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const r = await server.get('/docs');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/text\/html/);
+    expect(r.text).toMatch(/swagger-ui/i);
+    expect(r.text).toContain('<title>Tollgate API</title>');
+  });
+
+  it('the committed openapi.json is what the app generates, and what it serves', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-openapi-'));
+    try {
+      const out = join(dir, 'openapi.json');
+      execFileSync(process.execPath, [join(ROOT, 'dist', 'src', 'openapi.js'), '--out', out], { cwd: dir, stdio: 'pipe', env: { PATH: process.env.PATH ?? '' } });
+      const generated = JSON.parse(readFileSync(out, 'utf8'));
+      expect(generated).toEqual(doc);
+      const committed = JSON.parse(readFileSync(join(ROOT, 'openapi.json'), 'utf8'));
+      // If this fails after a change to routes or DTOs: run `npm run openapi` and commit openapi.json.
+      expect(committed).toEqual(generated);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
