@@ -25,6 +25,10 @@ export interface CreateAppOptions {
 /** Builds the application exactly as it runs, so that main, the CLI and the OpenAPI export agree. */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const env = validateEnv(process.env);
+  // Request ids: a random prefix per process and a counter, unique across instances without a
+  // random draw per request.
+  const instance = randomBytes(6).toString('hex');
+  let requests = 0;
   const logger = createPino(options.logLevel ?? env.LOG_LEVEL, env.API_KEY_HEADER);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
@@ -35,7 +39,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(8).toString('hex')}`;
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${instance}${(++requests).toString(36)}`;
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {

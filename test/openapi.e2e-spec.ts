@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { ROOT, TestServer } from './support/server';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
-const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /metrics'];
+/** The only operations anyone may call without a key. */
+const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /metrics', 'GET /v1/ping'];
 const SCOPE = /^(\*|[a-z][a-z0-9_.-]{0,39}:(\*|[a-z][a-z0-9_.-]{0,39}))$/;
 const ERROR_REF = '#/components/schemas/ErrorResponseDto';
 

@@ -39,27 +39,32 @@ export class ApiKeyGuard implements CanActivate {
     this.extraHeader = config.get('API_KEY_HEADER', { infer: true })?.toLowerCase();
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous on a cache hit: the hot path awaits nothing. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
     const ip = request.ip;
     const key = extractKey(request, this.extraHeader);
     if (!key) {
       this.observe(request, ErrorCode.MISSING_API_KEY, null);
       return this.fail(ErrorCode.MISSING_API_KEY, ip);
     }
-    const origin = typeof request.headers.origin === 'string' ? request.headers.origin : undefined;
-    let outcome: VerifyOutcome;
-    try {
-      outcome = await this.verifier.verify(key, { ip, origin });
-    } catch (err) {
-      this.observe(request, err instanceof AppException ? err.code : ErrorCode.INTERNAL_ERROR, null);
-      throw err;
-    }
+    const from = { ip, origin: typeof request.headers.origin === 'string' ? request.headers.origin : undefined };
+    const cached = this.verifier.verifyCached(key, from);
+    if (cached) return this.finish(request, cached);
+    return this.verifier.verify(key, from).then(
+      (outcome) => this.finish(request, outcome),
+      (err) => {
+        this.observe(request, err instanceof AppException ? err.code : ErrorCode.INTERNAL_ERROR, null);
+        throw err;
+      },
+    );
+  }
+
+  private finish(request: FastifyRequest, outcome: VerifyOutcome): boolean | Promise<never> {
     this.observe(request, outcome.ok ? 'VALID' : outcome.code, outcome.key?.id ?? null);
-    if (!outcome.ok) return this.fail(outcome.code, ip);
-    request.auth = { key: outcome.key, ip };
+    if (!outcome.ok) return this.fail(outcome.code, request.ip);
+    request.auth = { key: outcome.key, ip: request.ip };
     return true;
   }
 

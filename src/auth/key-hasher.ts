@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, KeyObject, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -14,10 +14,13 @@ export interface HashSecret {
  */
 export class KeyHasher {
   readonly current: HashSecret;
+  /** Imported once: an HMAC over a KeyObject skips re-importing the secret on every request. */
+  private readonly keyObjects = new Map<number, KeyObject>();
 
   constructor(readonly secrets: HashSecret[]) {
     if (secrets.length === 0) throw new Error('KeyHasher needs at least one secret');
     this.current = secrets[0];
+    for (const s of secrets) this.keyObjects.set(s.version, createSecretKey(Buffer.from(s.secret, 'utf8')));
   }
 
   static parse(value: string): KeyHasher {
@@ -29,7 +32,7 @@ export class KeyHasher {
   }
 
   hash(key: string, secret: HashSecret = this.current): string {
-    return createHmac('sha256', secret.secret).update(key).digest('hex');
+    return createHmac('sha256', this.keyObjects.get(secret.version)!).update(key).digest('hex');
   }
 
   /** One hash per secret version, current first; lookups try them in order. */

@@ -52,25 +52,40 @@ export class KeyVerifier {
     private readonly hasher: KeyHasher,
   ) {}
 
-  async verify(plaintext: string, from: RequestOrigin, now = Date.now()): Promise<VerifyOutcome> {
+  /**
+   * The answer when it needs no I/O (malformed key, cache hit, known-missing), else null. Lets the guard
+   * stay synchronous on the hot path.
+   */
+  verifyCached(plaintext: string, from: RequestOrigin, now = Date.now()): VerifyOutcome | null {
     // Shape and checksum first: a mistyped or made-up key costs no lookup at all.
     if (!parseKey(plaintext)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
     const hash = this.hasher.hash(plaintext);
-    let key = this.cache.get(hash);
-    if (!key) {
-      if (this.cache.isKnownMissing(hash)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
-      try {
-        key = await this.load(plaintext, hash);
-      } catch (err) {
-        const stale = isDatabaseUnavailable(err) ? this.cache.getStale(hash) : undefined;
-        if (!stale) throw isDatabaseUnavailable(err) ? AppException.unavailable() : err;
-        key = stale;
-      }
-      if (!key) {
-        this.cache.rememberMissing(hash);
-        return { ok: false, code: ErrorCode.INVALID_API_KEY };
-      }
+    const key = this.cache.get(hash);
+    if (key) return this.outcome(key, from, now);
+    if (this.cache.isKnownMissing(hash)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
+    return null;
+  }
+
+  async verify(plaintext: string, from: RequestOrigin, now = Date.now()): Promise<VerifyOutcome> {
+    const cached = this.verifyCached(plaintext, from, now);
+    if (cached) return cached;
+    const hash = this.hasher.hash(plaintext);
+    let key: AuthKey | undefined;
+    try {
+      key = await this.load(plaintext, hash);
+    } catch (err) {
+      const stale = isDatabaseUnavailable(err) ? this.cache.getStale(hash) : undefined;
+      if (!stale) throw isDatabaseUnavailable(err) ? AppException.unavailable() : err;
+      key = stale;
     }
+    if (!key) {
+      this.cache.rememberMissing(hash);
+      return { ok: false, code: ErrorCode.INVALID_API_KEY };
+    }
+    return this.outcome(key, from, now);
+  }
+
+  private outcome(key: AuthKey, from: RequestOrigin, now: number): VerifyOutcome {
     const code = this.check(key, from, now);
     return code ? { ok: false, code, key } : { ok: true, key };
   }
