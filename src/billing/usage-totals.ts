@@ -1,0 +1,101 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { toNumber, upsertAdd } from '../database/sql';
+
+type Db = DataSource | EntityManager;
+
+export const MINUTES_PER_DAY = 1440;
+export const MS_PER_DAY = 86_400_000;
+/** Consumers per aggregation query: keeps the IN list and the result of one query small. */
+const CONSUMERS_PER_QUERY = 500;
+
+/** A usage_rollups row as the usage flush writes it (extra columns such as key_id are ignored). */
+export interface RollupRow {
+  consumer_id: string;
+  /** Minutes since the epoch. */
+  bucket: number;
+  metric: string;
+  environment: string;
+  quantity: number;
+}
+
+const DAILY_KEY = ['consumer_id', 'environment', 'metric', 'day'];
+
+/**
+ * Adds rollup rows to usage_daily_totals, which is what billing reads. The usage flush calls this with
+ * the rows it upserts into usage_rollups, in the SAME transaction, so that a failed and retried flush
+ * counts nothing twice. Rows are summed per day here first, so the extra upsert is small (a flush of
+ * 5000 minute rows is a few hundred daily rows).
+ */
+export async function addUsageTotals(db: Db, rows: readonly RollupRow[]): Promise<void> {
+  const totals = new Map<string, { consumer_id: string; environment: string; metric: string; day: number; quantity: number }>();
+  for (const r of rows) {
+    const quantity = toNumber(r.quantity);
+    if (quantity === 0) continue;
+    const day = Math.floor(toNumber(r.bucket) / MINUTES_PER_DAY);
+    const key = `${r.consumer_id}\u0000${r.environment}\u0000${r.metric}\u0000${day}`;
+    const total = totals.get(key);
+    if (total) total.quantity += quantity;
+    else totals.set(key, { consumer_id: r.consumer_id, environment: r.environment, metric: r.metric, day, quantity });
+  }
+  // Sorted by primary key, so that concurrent flushes lock rows in the same order.
+  const sorted = [...totals.values()].sort(
+    (a, b) => cmp(a.consumer_id, b.consumer_id) || cmp(a.environment, b.environment) || cmp(a.metric, b.metric) || a.day - b.day,
+  );
+  await upsertAdd(db, 'usage_daily_totals', DAILY_KEY, ['quantity'], [], sorted);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Days since the epoch `[fromDay, toDay)` of one consumer's usage. */
+export interface DayRange {
+  consumerId: string;
+  fromDay: number;
+  toDay: number;
+}
+
+export function rangeKey(r: DayRange): string {
+  return `${r.consumerId}|${r.fromDay}|${r.toDay}`;
+}
+
+/**
+ * Live usage per metric for each range, keyed by `rangeKey`. Ranges that share their days (the periods of
+ * one month, mostly) are summed by one GROUP BY per page of consumers rather than one query per consumer.
+ * Test-environment usage is never billed, so it is never read here.
+ */
+export async function sumLiveUsage(db: Db, ranges: readonly DayRange[]): Promise<Map<string, Record<string, number>>> {
+  const out = new Map<string, Record<string, number>>();
+  const byDays = new Map<string, DayRange[]>();
+  for (const r of ranges) {
+    out.set(rangeKey(r), {});
+    const k = `${r.fromDay}|${r.toDay}`;
+    const group = byDays.get(k);
+    if (group) group.push(r);
+    else byDays.set(k, [r]);
+  }
+  for (const group of byDays.values()) {
+    const { fromDay, toDay } = group[0];
+    for (let i = 0; i < group.length; i += CONSUMERS_PER_QUERY) {
+      const ids = [...new Set(group.slice(i, i + CONSUMERS_PER_QUERY).map((r) => r.consumerId))];
+      const rows: { consumer_id: string; metric: string; quantity: unknown }[] = await db.query(
+        `SELECT consumer_id, metric, SUM(quantity) AS quantity FROM usage_daily_totals
+         WHERE consumer_id IN (${ids.map(() => '?').join(', ')}) AND environment = 'live' AND day >= ? AND day < ?
+         GROUP BY consumer_id, metric`,
+        [...ids, fromDay, toDay],
+      );
+      for (const row of rows) {
+        const usage = out.get(rangeKey({ consumerId: row.consumer_id, fromDay, toDay }))!;
+        usage[row.metric] = toNumber(row.quantity);
+      }
+    }
+  }
+  return out;
+}
+
+/** A period boundary as a day number; periods start and end at midnight UTC (see periods.ts). */
+export function dayOf(date: Date): number {
+  const day = date.getTime() / MS_PER_DAY;
+  if (!Number.isInteger(day)) throw new Error(`period boundary ${date.toISOString()} is not at midnight UTC`);
+  return day;
+}
