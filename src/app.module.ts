@@ -5,6 +5,7 @@ import { AuditModule } from './audit/audit.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AuthModule } from './auth/auth.module';
 import { ScopesGuard } from './auth/scopes.guard';
+import { BillingModule } from './billing/billing.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { validateEnv } from './config/env.validation';
 import { ConsumersModule } from './consumers/consumers.module';
@@ -13,6 +14,7 @@ import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { MeModule } from './me/me.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PlansModule } from './plans/plans.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { VerifyModule } from './verify/verify.module';
@@ -31,6 +33,8 @@ import { VerifyModule } from './verify/verify.module';
     MeModule,
     VerifyModule,
     HealthModule,
+    PlansModule,
+    BillingModule,
   ],
   providers: [
     // Global guards run in the order registered: who is calling, then may they.
