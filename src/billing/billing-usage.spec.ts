@@ -1,0 +1,138 @@
+import { DataSource } from 'typeorm';
+import { InitialSchema1764000000000 } from '../database/migrations/1764000000000-initial-schema';
+import { BillingUsageTotals1764300000001 } from '../database/migrations/1764300000001-billing-usage-totals';
+import { sqlTime } from '../database/sql';
+import { closedPeriodsAt } from './period-lookup';
+import { measurePeriods } from './period-usage';
+import { addUsageTotals, sumLiveUsage } from './usage-totals';
+
+const minute = (iso: string) => Math.floor(Date.parse(iso) / 60000);
+const day = (iso: string) => Math.floor(Date.parse(iso) / 86_400_000);
+const d = (iso: string) => new Date(iso);
+
+describe('usage totals and period usage (SQLite, migrated schema)', () => {
+  let db: DataSource;
+
+  beforeEach(async () => {
+    db = new DataSource({
+      type: 'better-sqlite3',
+      database: ':memory:',
+      migrations: [InitialSchema1764000000000, BillingUsageTotals1764300000001],
+    });
+    await db.initialize();
+    await db.runMigrations();
+  });
+  afterEach(async () => {
+    await db.destroy();
+  });
+
+  async function consumer(id: string, createdAt: string): Promise<void> {
+    await db.query(
+      `INSERT INTO consumers (id, name, metadata, status, billing_anchor_day, created_at, updated_at) VALUES (?, 'x', '{}', 'active', 1, ?, ?)`,
+      [id, sqlTime(d(createdAt)), sqlTime(d(createdAt))],
+    );
+  }
+
+  async function period(id: string, consumerId: string, start: string, end: string, status: 'open' | 'closed', rangeUsage?: Record<string, number>) {
+    await db.query(
+      `INSERT INTO billing_periods (id, consumer_id, start, "end", status, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      [id, consumerId, sqlTime(d(start)), sqlTime(d(end)), status, sqlTime(d(start))],
+    );
+    if (status === 'closed') {
+      await db.query(
+        `INSERT INTO invoices (id, period_id, consumer_id, currency, period_start, period_end, lines, total_minor, range_usage, created_at)
+         VALUES (?, ?, ?, NULL, ?, ?, '[]', 0, ?, ?)`,
+        [`inv_${id}`, id, consumerId, sqlTime(d(start)), sqlTime(d(end)), JSON.stringify(rangeUsage ?? {}), sqlTime(d(end))],
+      );
+    }
+  }
+
+  const usage = (consumer_id: string, at: string, quantity: number, metric = 'requests', environment = 'live') => ({
+    consumer_id,
+    bucket: minute(at),
+    metric,
+    environment,
+    quantity,
+    key_id: 'key_x',
+  });
+
+  it('adds rollup rows into one row per consumer, environment, metric and day', async () => {
+    await addUsageTotals(db, [
+      usage('c1', '2025-04-01T00:00:00Z', 5),
+      usage('c1', '2025-04-01T23:59:00Z', 7),
+      usage('c1', '2025-04-02T00:00:00Z', 1),
+      usage('c1', '2025-04-01T10:00:00Z', 3, 'sms'),
+      usage('c1', '2025-04-01T10:00:00Z', 4, 'requests', 'test'),
+      usage('c1', '2025-04-01T10:00:00Z', 0, 'zero'),
+    ]);
+    await addUsageTotals(db, [usage('c1', '2025-04-01T12:00:00Z', 10)]);
+    const rows = await db.query('SELECT consumer_id, environment, metric, day, quantity FROM usage_daily_totals ORDER BY environment, metric, day');
+    expect(rows).toEqual([
+      { consumer_id: 'c1', environment: 'live', metric: 'requests', day: day('2025-04-01T00:00:00Z'), quantity: 22 },
+      { consumer_id: 'c1', environment: 'live', metric: 'requests', day: day('2025-04-02T00:00:00Z'), quantity: 1 },
+      { consumer_id: 'c1', environment: 'live', metric: 'sms', day: day('2025-04-01T00:00:00Z'), quantity: 3 },
+      { consumer_id: 'c1', environment: 'test', metric: 'requests', day: day('2025-04-01T00:00:00Z'), quantity: 4 },
+    ]);
+  });
+
+  it('sums live usage over [fromDay, toDay) for many consumers at once', async () => {
+    await addUsageTotals(db, [
+      usage('c1', '2025-03-31T23:59:00Z', 1),
+      usage('c1', '2025-04-01T00:00:00Z', 10),
+      usage('c1', '2025-04-30T23:59:00Z', 20),
+      usage('c1', '2025-05-01T00:00:00Z', 100),
+      usage('c1', '2025-04-10T00:00:00Z', 1000, 'requests', 'test'),
+      usage('c2', '2025-04-10T00:00:00Z', 5, 'sms'),
+    ]);
+    const from = day('2025-04-01T00:00:00Z');
+    const to = day('2025-05-01T00:00:00Z');
+    const sums = await sumLiveUsage(db, [
+      { consumerId: 'c1', fromDay: from, toDay: to },
+      { consumerId: 'c2', fromDay: from, toDay: to },
+      { consumerId: 'c3', fromDay: from, toDay: to },
+      { consumerId: 'c1', fromDay: 0, toDay: to },
+    ]);
+    expect(sums.get(`c1|${from}|${to}`)).toEqual({ requests: 30 });
+    expect(sums.get(`c2|${from}|${to}`)).toEqual({ sms: 5 });
+    expect(sums.get(`c3|${from}|${to}`)).toEqual({});
+    expect(sums.get(`c1|0|${to}`)).toEqual({ requests: 31 });
+  });
+
+  it('measures a first period from the beginning of time, and carries what arrived late after the previous close', async () => {
+    await consumer('c1', '2025-03-15T10:00:00Z');
+    await period('p1', 'c1', '2025-03-15T10:00:00Z', '2025-04-01T00:00:00Z', 'closed', { requests: 150, sms: 9 });
+    await period('p2', 'c1', '2025-04-01T00:00:00Z', '2025-05-01T00:00:00Z', 'open');
+    await addUsageTotals(db, [
+      usage('c1', '2025-03-01T00:00:00Z', 50), // back-dated before creation: still the first period
+      usage('c1', '2025-03-20T00:00:00Z', 100),
+      usage('c1', '2025-03-31T23:00:00Z', 30), // arrived after p1 closed
+      usage('c1', '2025-03-20T00:00:00Z', 4, 'sms'), // less than recorded: nothing to carry, never negative
+      usage('c1', '2025-03-20T00:00:00Z', 6, 'tokens'), // a metric p1 had not seen at all
+      usage('c1', '2025-04-05T00:00:00Z', 1000),
+    ]);
+    const measured = await measurePeriods(db, [
+      { id: 'p1', consumerId: 'c1', start: d('2025-03-15T10:00:00Z'), end: d('2025-04-01T00:00:00Z') },
+      { id: 'p2', consumerId: 'c1', start: d('2025-04-01T00:00:00Z'), end: d('2025-05-01T00:00:00Z') },
+    ]);
+    expect(measured.get('p1')).toEqual({ ownRange: { requests: 180, sms: 4, tokens: 6 }, carriedIn: {} });
+    expect(measured.get('p2')).toEqual({ ownRange: { requests: 1000 }, carriedIn: { requests: 30, tokens: 6 } });
+  });
+
+  it('carries nothing from a previous period that is still open', async () => {
+    await consumer('c1', '2025-03-15T10:00:00Z');
+    await period('p1', 'c1', '2025-03-15T10:00:00Z', '2025-04-01T00:00:00Z', 'open');
+    await addUsageTotals(db, [usage('c1', '2025-03-20T00:00:00Z', 100), usage('c1', '2025-04-02T00:00:00Z', 1)]);
+    const measured = await measurePeriods(db, [{ id: 'p2', consumerId: 'c1', start: d('2025-04-01T00:00:00Z'), end: d('2025-05-01T00:00:00Z') }]);
+    expect(measured.get('p2')).toEqual({ ownRange: { requests: 1 }, carriedIn: {} });
+  });
+
+  it('tells whether the period of each timestamp is closed', async () => {
+    await consumer('c1', '2025-03-15T10:00:00Z');
+    await period('p1', 'c1', '2025-03-15T10:00:00Z', '2025-04-01T00:00:00Z', 'closed');
+    await period('p2', 'c1', '2025-04-01T00:00:00Z', '2025-05-01T00:00:00Z', 'open');
+    const at = ['2025-03-01T00:00:00Z', '2025-03-31T23:59:59.999Z', '2025-04-01T00:00:00Z', '2025-06-01T00:00:00Z'].map(d);
+    expect(await closedPeriodsAt(db, 'c1', at)).toEqual([true, true, false, false]);
+    expect(await closedPeriodsAt(db, 'other', at)).toEqual([false, false, false, false]);
+    expect(await closedPeriodsAt(db, 'c1', [])).toEqual([]);
+  });
+});
