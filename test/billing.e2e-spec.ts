@@ -171,8 +171,14 @@ describe('billing periods, close and invoices', () => {
     const aprilClosed = (await server.post(`/v1/admin/billing/periods/${april.id}/close`, {}, server.adminKey)).body;
     expect(aprilClosed.invoice.totalMinor).toBe(4900 + 80);
 
-    // Request counts that reach April's range after its close, then plan changes: April does not move.
-    await store.add([{ consumerId: c, at: '2025-04-20T00:00:00Z', quantity: 2000 }]);
+    // Request counts for April's last days that reach the database after its close, then plan changes:
+    // April does not move. Counts older than its closing window (its last three days) are not expected
+    // that late, and are not carried.
+    await store.add([
+      { consumerId: c, at: '2025-04-29T00:00:00Z', quantity: 1500 },
+      { consumerId: c, at: '2025-04-30T23:59:00Z', quantity: 500 },
+      { consumerId: c, at: '2025-04-02T00:00:00Z', quantity: 700 },
+    ]);
     expect((await server.patch(`/v1/admin/plans/${planId}`, { baseFeeMinor: 9999, prices: [{ metric: 'requests', model: 'per_unit', unitPrice: '1' }] }, server.adminKey)).status).toBe(200);
     const other = await plan({ name: 'Other', currency: 'EUR', baseFeeMinor: 1 });
     expect((await server.patch(`/v1/admin/consumers/${c}`, { planId: other }, server.adminKey)).status).toBe(200);
@@ -193,8 +199,8 @@ describe('billing periods, close and invoices', () => {
     const audit = await store.query<{ action: string }>("SELECT action FROM audit_entries WHERE target_id = ? AND action = 'billing_period.close'", [may.id]);
     expect(audit).toHaveLength(1);
 
-    // More late usage for April after May closed is not billed twice, and closed invoices stay as they were.
-    await store.add([{ consumerId: c, at: '2025-05-06T00:00:00Z', quantity: 5000 }]);
+    // Late usage for May's last days goes to June, and closed invoices stay as they were.
+    await store.add([{ consumerId: c, at: '2025-05-30T00:00:00Z', quantity: 5000 }]);
     expect((await server.get(`/v1/admin/billing/periods/${may.id}`, server.adminKey)).body.invoice).toEqual(closes[0].body.invoice);
     const june = await periodOf(c, '2025-06');
     expect(june.invoice.lines[1]).toMatchObject({ quantity: 5000, carriedIn: 5000 });

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Actor, SYSTEM_ACTOR } from '../audit/actor';
 import { AuditService } from '../audit/audit.service';
-import { isDuplicateKey } from '../common/db-errors';
+import { isDeadlock, isDuplicateKey } from '../common/db-errors';
 import { newId } from '../common/ids';
 import { isMysql, sqlTime, toDate } from '../database/sql';
 import { Transactions } from '../database/transactions';
@@ -17,6 +17,11 @@ import { buildInvoice } from './invoice-builder';
 import { measurePeriods } from './period-usage';
 
 const PERIODS_PER_BATCH = 500;
+/**
+ * Batches closed at once on MySQL. Two overlap the database's aggregation with the pricing and JSON
+ * work here; SKIP LOCKED keeps them on different periods. SQLite has one connection: one at a time.
+ */
+const MYSQL_CLOSE_WORKERS = 2;
 
 type PeriodRow = Pick<BillingPeriod, 'id' | 'consumerId' | 'start' | 'end' | 'status' | 'planSnapshot'>;
 
@@ -107,9 +112,16 @@ export class BillingCloser {
    * one of the same consumer is still open, so that periods close in order.
    */
   async closeDue(cutoff: Date, now = new Date()): Promise<number> {
+    const workers = isMysql(this.dataSource) ? MYSQL_CLOSE_WORKERS : 1;
+    const closed = await Promise.all(Array.from({ length: workers }, () => this.closeDueBatches(cutoff, now)));
+    return closed.reduce((a, b) => a + b, 0);
+  }
+
+  /** Closes batches until none is left that another worker has not locked. */
+  private async closeDueBatches(cutoff: Date, now: Date): Promise<number> {
     let closed = 0;
     for (;;) {
-      const n = await this.tx.run(async (m) => {
+      const n = await this.batchTransaction(async (m) => {
         const q = (name: string) => quoteName(m, name);
         const rows = await this.lock(
           m,
@@ -134,6 +146,24 @@ export class BillingCloser {
     }
   }
 
+  /**
+   * One batch's transaction. On MySQL it runs at READ COMMITTED: without gap locks, workers that skip
+   * each other's locked periods do not also block each other's index updates (at REPEATABLE READ they
+   * deadlock). Nothing here needs more: the periods are locked, and what is read around them is
+   * committed data. SQLite serializes transactions anyway.
+   */
+  private async batchTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    if (!isMysql(this.dataSource)) return this.tx.run(work);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction('READ COMMITTED', work);
+      } catch (err) {
+        if (attempt >= 4 || !isDeadlock(err)) throw err;
+        await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 20));
+      }
+    }
+  }
+
   private async lock(m: EntityManager, where: string, params: unknown[], tail: string, skipLocked = false): Promise<PeriodRow[]> {
     const q = (name: string) => quoteName(m, name);
     const locking = isMysql(m) ? (skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE') : '';
@@ -147,10 +177,10 @@ export class BillingCloser {
   /** Prices and writes the invoices of locked open periods, and marks them closed. */
   private async closeLocked(m: EntityManager, rows: PeriodRow[], now: Date): Promise<BilledInvoice[]> {
     const q = (name: string) => quoteName(m, name);
-    const usage = await measurePeriods(m, rows);
+    const usage = await measurePeriods(m, rows, now);
     const invoices = rows.map((p) => {
       const measured = usage.get(p.id)!;
-      return { invoice: buildInvoice(p, measured, 'closed', newId('inv', now.getTime())), rangeUsage: measured.ownRange };
+      return { invoice: buildInvoice(p, measured, 'closed', newId('inv', now.getTime())), rangeUsage: measured.closing };
     });
     const at = sqlTime(now);
     const columns = ['id', 'period_id', 'consumer_id', 'currency', 'period_start', 'period_end', 'lines', 'total_minor', 'range_usage', 'created_at'];

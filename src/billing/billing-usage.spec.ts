@@ -33,7 +33,7 @@ describe('usage totals and period usage (SQLite, migrated schema)', () => {
     );
   }
 
-  async function period(id: string, consumerId: string, start: string, end: string, status: 'open' | 'closed', rangeUsage?: Record<string, number>) {
+  async function period(id: string, consumerId: string, start: string, end: string, status: 'open' | 'closed', closing?: { from: string; usage: Record<string, number> }) {
     await db.query(
       `INSERT INTO billing_periods (id, consumer_id, start, "end", status, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
       [id, consumerId, sqlTime(d(start)), sqlTime(d(end)), status, sqlTime(d(start))],
@@ -42,7 +42,7 @@ describe('usage totals and period usage (SQLite, migrated schema)', () => {
       await db.query(
         `INSERT INTO invoices (id, period_id, consumer_id, currency, period_start, period_end, lines, total_minor, range_usage, created_at)
          VALUES (?, ?, ?, NULL, ?, ?, '[]', 0, ?, ?)`,
-        [`inv_${id}`, id, consumerId, sqlTime(d(start)), sqlTime(d(end)), JSON.stringify(rangeUsage ?? {}), sqlTime(d(end))],
+        [`inv_${id}`, id, consumerId, sqlTime(d(start)), sqlTime(d(end)), JSON.stringify(closing ? { fromDay: day(closing.from), usage: closing.usage } : null), sqlTime(d(end))],
       );
     }
   }
@@ -86,43 +86,94 @@ describe('usage totals and period usage (SQLite, migrated schema)', () => {
     ]);
     const from = day('2025-04-01T00:00:00Z');
     const to = day('2025-05-01T00:00:00Z');
-    const sums = await sumLiveUsage(db, [
-      { consumerId: 'c1', fromDay: from, toDay: to },
-      { consumerId: 'c2', fromDay: from, toDay: to },
-      { consumerId: 'c3', fromDay: from, toDay: to },
-      { consumerId: 'c1', fromDay: 0, toDay: to },
-    ]);
-    expect(sums.get(`c1|${from}|${to}`)).toEqual({ requests: 30 });
-    expect(sums.get(`c2|${from}|${to}`)).toEqual({ sms: 5 });
-    expect(sums.get(`c3|${from}|${to}`)).toEqual({});
-    expect(sums.get(`c1|0|${to}`)).toEqual({ requests: 31 });
+    const both = ['requests', 'sms'];
+    const sums = await sumLiveUsage(
+      db,
+      [
+      { consumerId: 'c1', fromDay: from, toDay: to, metrics: both },
+      { consumerId: 'c2', fromDay: from, toDay: to, metrics: ['requests'] },
+      { consumerId: 'c3', fromDay: from, toDay: to, metrics: both },
+      { consumerId: 'c1', fromDay: 0, toDay: to, metrics: ['requests'] },
+      { consumerId: 'c2', fromDay: 0, toDay: to, metrics: [] },
+      ],
+      (r) => r.toDay - 1, // the last day of each range
+    );
+    expect(sums.get(`c1|${from}|${to}`)).toEqual({ total: { requests: 30, sms: 0 }, tail: { requests: 20, sms: 0 } });
+    expect(sums.get(`c2|${from}|${to}`)).toEqual({ total: { requests: 0 }, tail: { requests: 0 } });
+    expect(sums.get(`c3|${from}|${to}`)).toEqual({ total: { requests: 0, sms: 0 }, tail: { requests: 0, sms: 0 } });
+    expect(sums.get(`c1|0|${to}`)).toEqual({ total: { requests: 31 }, tail: { requests: 20 } });
+    expect(sums.get(`c2|0|${to}`)).toEqual({ total: {}, tail: {} });
   });
 
-  it('measures a first period from the beginning of time, and carries what arrived late after the previous close', async () => {
+  const plan = (...metrics: string[]) => ({
+    id: 'plan_1',
+    name: 'p',
+    currency: 'USD',
+    baseFeeMinor: 0,
+    quotas: [],
+    prices: metrics.map((metric) => ({ metric, model: 'per_unit' as const, unitPrice: '1' })),
+  });
+
+  it('measures a first period from the beginning of time, and its closing window when it closes', async () => {
     await consumer('c1', '2025-03-15T10:00:00Z');
-    await period('p1', 'c1', '2025-03-15T10:00:00Z', '2025-04-01T00:00:00Z', 'closed', { requests: 150, sms: 9 });
-    await period('p2', 'c1', '2025-04-01T00:00:00Z', '2025-05-01T00:00:00Z', 'open');
     await addUsageTotals(db, [
       usage('c1', '2025-03-01T00:00:00Z', 50), // back-dated before creation: still the first period
       usage('c1', '2025-03-20T00:00:00Z', 100),
-      usage('c1', '2025-03-31T23:00:00Z', 30), // arrived after p1 closed
-      usage('c1', '2025-03-20T00:00:00Z', 4, 'sms'), // less than recorded: nothing to carry, never negative
-      usage('c1', '2025-03-20T00:00:00Z', 6, 'tokens'), // a metric p1 had not seen at all
+      usage('c1', '2025-03-29T00:00:00Z', 7),
+      usage('c1', '2025-03-31T23:00:00Z', 3, 'sms'),
+      usage('c1', '2025-04-01T00:00:00Z', 1000), // the next period
+    ]);
+    const p1 = { id: 'p1', consumerId: 'c1', start: d('2025-03-15T10:00:00Z'), end: d('2025-04-01T00:00:00Z'), planSnapshot: plan('requests', 'sms') };
+    expect((await measurePeriods(db, [p1])).get('p1')).toEqual({ ownRange: { requests: 157, sms: 3 }, carriedIn: {} });
+    // Closed an hour after its end: the window is its last three days.
+    expect((await measurePeriods(db, [p1], d('2025-04-01T01:00:00Z'))).get('p1')!.closing).toEqual({
+      fromDay: day('2025-03-29T00:00:00Z'),
+      usage: { requests: 7, sms: 3 },
+    });
+    // Closed by hand on the 20th: the window starts three days before that.
+    expect((await measurePeriods(db, [p1], d('2025-03-20T12:00:00Z'))).get('p1')!.closing).toEqual({
+      fromDay: day('2025-03-17T00:00:00Z'),
+      usage: { requests: 107, sms: 3 },
+    });
+  });
+
+  it('carries what arrived in the closing window of the previous period after its close', async () => {
+    await consumer('c1', '2025-03-15T10:00:00Z');
+    await period('p1', 'c1', '2025-03-15T10:00:00Z', '2025-04-01T00:00:00Z', 'closed', {
+      from: '2025-03-29T00:00:00Z',
+      usage: { requests: 100, sms: 9, seats: 0 },
+    });
+    await period('p2', 'c1', '2025-04-01T00:00:00Z', '2025-05-01T00:00:00Z', 'open');
+    await addUsageTotals(db, [
+      usage('c1', '2025-03-30T00:00:00Z', 100), // there at the close
+      usage('c1', '2025-03-31T23:00:00Z', 30), // arrived after the close
+      usage('c1', '2025-03-20T00:00:00Z', 500), // before the window: never carried
+      usage('c1', '2025-03-30T00:00:00Z', 4, 'sms'), // p2 does not price sms: nothing to carry
+      usage('c1', '2025-03-30T00:00:00Z', 6, 'tokens'), // p1 did not price tokens: never billed
+      usage('c1', '2025-03-30T00:00:00Z', 2, 'seats'), // p1 saw no seats at its close: all 2 arrived late
       usage('c1', '2025-04-05T00:00:00Z', 1000),
+      usage('c1', '2025-04-05T00:00:00Z', 7, 'unpriced'),
     ]);
     const measured = await measurePeriods(db, [
-      { id: 'p1', consumerId: 'c1', start: d('2025-03-15T10:00:00Z'), end: d('2025-04-01T00:00:00Z') },
-      { id: 'p2', consumerId: 'c1', start: d('2025-04-01T00:00:00Z'), end: d('2025-05-01T00:00:00Z') },
+      { id: 'p2', consumerId: 'c1', start: d('2025-04-01T00:00:00Z'), end: d('2025-05-01T00:00:00Z'), planSnapshot: plan('requests', 'tokens', 'seats') },
     ]);
-    expect(measured.get('p1')).toEqual({ ownRange: { requests: 180, sms: 4, tokens: 6 }, carriedIn: {} });
-    expect(measured.get('p2')).toEqual({ ownRange: { requests: 1000 }, carriedIn: { requests: 30, tokens: 6 } });
+    expect(measured.get('p2')).toEqual({ ownRange: { requests: 1000, tokens: 0, seats: 0 }, carriedIn: { requests: 30, seats: 2 } });
+  });
+
+  it('measures nothing for a period without a plan', async () => {
+    await consumer('c1', '2025-03-15T10:00:00Z');
+    await addUsageTotals(db, [usage('c1', '2025-03-20T00:00:00Z', 100)]);
+    const measured = await measurePeriods(db, [{ id: 'p1', consumerId: 'c1', start: d('2025-03-15T10:00:00Z'), end: d('2025-04-01T00:00:00Z'), planSnapshot: null }]);
+    expect(measured.get('p1')).toEqual({ ownRange: {}, carriedIn: {} });
   });
 
   it('carries nothing from a previous period that is still open', async () => {
     await consumer('c1', '2025-03-15T10:00:00Z');
     await period('p1', 'c1', '2025-03-15T10:00:00Z', '2025-04-01T00:00:00Z', 'open');
     await addUsageTotals(db, [usage('c1', '2025-03-20T00:00:00Z', 100), usage('c1', '2025-04-02T00:00:00Z', 1)]);
-    const measured = await measurePeriods(db, [{ id: 'p2', consumerId: 'c1', start: d('2025-04-01T00:00:00Z'), end: d('2025-05-01T00:00:00Z') }]);
+    const measured = await measurePeriods(db, [
+      { id: 'p2', consumerId: 'c1', start: d('2025-04-01T00:00:00Z'), end: d('2025-05-01T00:00:00Z'), planSnapshot: plan('requests') },
+    ]);
     expect(measured.get('p2')).toEqual({ ownRange: { requests: 1 }, carriedIn: {} });
   });
 

@@ -23,4 +23,13 @@ export interface BilledInvoice {
 export interface PeriodUsage {
   ownRange: Record<string, number>;
   carriedIn: Record<string, number>;
+  /** Measured at close: what the next period compares against to find what arrived late (see period-usage.ts). */
+  closing?: ClosingUsage;
+}
+
+/** Usage of a closed period's last days, as it stood at close (`invoices.range_usage`). */
+export interface ClosingUsage {
+  /** First day (since the epoch) of the window; the window ends with the period. */
+  fromDay: number;
+  usage: Record<string, number>;
 }

@@ -1,6 +1,7 @@
+import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import type { BilledInvoice } from './billing.types';
-import { escapeFormula, EXPORT_COLUMNS, exportRows, exportWriter, ExportRow } from './export-format';
+import { csvRecord, escapeFormula, EXPORT_COLUMNS, exportRows, exportWriter, ExportRow } from './export-format';
 
 const invoice: BilledInvoice = {
   id: 'inv_1',
@@ -38,6 +39,24 @@ describe('escapeFormula', () => {
 
   it('never leaves a cell that starts a formula', () => {
     fc.assert(fc.property(fc.string(), (s) => !/^[=+\-@\t\r]/.test(escapeFormula(s))));
+  });
+});
+
+describe('csvRecord', () => {
+  it('quotes exactly as csv-stringify does (RFC 4180; cells with edge white space quoted), ending records with CRLF', () => {
+    // csv-stringify is the oracle with its default LF records: with CRLF records it leaves a lone LF unquoted.
+    const cell = fc.oneof(fc.string(), fc.constantFrom('', ' ', 'a,b', 'a"b', 'a\nb', 'a\r\nb', 'a\rb', '\t', ' x', 'x ', '"', '\u00a0y'));
+    fc.assert(
+      fc.property(fc.array(cell, { minLength: 1, maxLength: 6 }), (cells) => {
+        const expected = stringify([cells], { quoted_match: /^\s|\s$/ });
+        expect(csvRecord(cells)).toBe(`${expected.slice(0, -1)}\r\n`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('quotes a cell with a carriage return anywhere', () => {
+    expect(csvRecord(['a\rb', 'c'])).toBe('"a\rb",c\r\n');
   });
 });
 

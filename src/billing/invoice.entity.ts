@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { BigIntColumn, JsonColumn, TimeColumn } from '../database/columns';
-import type { BilledLine } from './billing.types';
+import type { BilledLine, ClosingUsage } from './billing.types';
 
 /** The invoice written when a period closes; never changed afterwards. */
 @Entity('invoices')
@@ -30,9 +30,9 @@ export class Invoice {
   @BigIntColumn({ name: 'total_minor' })
   totalMinor: number;
 
-  /** Live usage per metric inside the period's own range when it closed; the next period's carry is measured against it. */
+  /** Live usage of the period's last days as it stood at close; the next period measures what arrived late against it. */
   @Column({ name: 'range_usage', type: 'simple-json', nullable: true })
-  rangeUsage: Record<string, number> | null;
+  rangeUsage: ClosingUsage | null;
 
   @TimeColumn({ name: 'created_at' })
   createdAt: Date;

@@ -48,27 +48,46 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Days since the epoch `[fromDay, toDay)` of one consumer's usage. */
+/** Days since the epoch `[fromDay, toDay)` of one consumer's usage, of the metrics asked about. */
 export interface DayRange {
   consumerId: string;
   fromDay: number;
   toDay: number;
+  metrics: readonly string[];
 }
 
-export function rangeKey(r: DayRange): string {
+export function rangeKey(r: Pick<DayRange, 'consumerId' | 'fromDay' | 'toDay'>): string {
   return `${r.consumerId}|${r.fromDay}|${r.toDay}`;
 }
 
+export interface RangeUsage {
+  /** Per metric asked about (0 when unused), over the whole range. */
+  total: Record<string, number>;
+  /** The same over the range's days from `tailFrom(range)` on (equal to `total` without it). */
+  tail: Record<string, number>;
+}
+
 /**
- * Live usage per metric for each range, keyed by `rangeKey`. Ranges that share their days (the periods of
- * one month, mostly) are summed by one GROUP BY per page of consumers rather than one query per consumer.
- * Test-environment usage is never billed, so it is never read here.
+ * Live usage per metric for each range, keyed by `rangeKey`, with every metric asked about present.
+ * Ranges that share their days (the periods of one month, mostly) are summed by one GROUP BY per page of
+ * consumers rather than one query per consumer. Naming the metrics turns each (consumer, metric) into an
+ * exact primary-key range over the days, so a query reads the range's rows and no others, however long
+ * the consumer's history, and groups them in key order without sorting. With `tailFrom`, the same pass
+ * also sums the last days of each range. Test-environment usage is never billed, so it is never read here.
  */
-export async function sumLiveUsage(db: Db, ranges: readonly DayRange[]): Promise<Map<string, Record<string, number>>> {
-  const out = new Map<string, Record<string, number>>();
+export async function sumLiveUsage(
+  db: Db,
+  ranges: readonly DayRange[],
+  tailFrom?: (range: { fromDay: number; toDay: number }) => number,
+): Promise<Map<string, RangeUsage>> {
+  const out = new Map<string, RangeUsage>();
   const byDays = new Map<string, DayRange[]>();
   for (const r of ranges) {
-    out.set(rangeKey(r), {});
+    // The same range may be asked about twice (a period, and the previous period of the next one).
+    const usage = out.get(rangeKey(r)) ?? { total: {}, tail: {} };
+    for (const m of r.metrics) usage.total[m] = usage.tail[m] = 0;
+    out.set(rangeKey(r), usage);
+    if (r.metrics.length === 0) continue;
     const k = `${r.fromDay}|${r.toDay}`;
     const group = byDays.get(k);
     if (group) group.push(r);
@@ -76,17 +95,24 @@ export async function sumLiveUsage(db: Db, ranges: readonly DayRange[]): Promise
   }
   for (const group of byDays.values()) {
     const { fromDay, toDay } = group[0];
+    const tailFromDay = tailFrom ? tailFrom({ fromDay, toDay }) : fromDay;
     for (let i = 0; i < group.length; i += CONSUMERS_PER_QUERY) {
-      const ids = [...new Set(group.slice(i, i + CONSUMERS_PER_QUERY).map((r) => r.consumerId))];
-      const rows: { consumer_id: string; metric: string; quantity: unknown }[] = await db.query(
-        `SELECT consumer_id, metric, SUM(quantity) AS quantity FROM usage_daily_totals
-         WHERE consumer_id IN (${ids.map(() => '?').join(', ')}) AND environment = 'live' AND day >= ? AND day < ?
+      const page = group.slice(i, i + CONSUMERS_PER_QUERY);
+      const ids = [...new Set(page.map((r) => r.consumerId))];
+      const metrics = [...new Set(page.flatMap((r) => r.metrics))];
+      const rows: { consumer_id: string; metric: string; quantity: unknown; tail: unknown }[] = await db.query(
+        `SELECT consumer_id, metric, SUM(quantity) AS quantity, SUM(CASE WHEN day >= ? THEN quantity ELSE 0 END) AS tail
+         FROM usage_daily_totals
+         WHERE consumer_id IN (${ids.map(() => '?').join(', ')}) AND environment = 'live'
+         AND metric IN (${metrics.map(() => '?').join(', ')}) AND day >= ? AND day < ?
          GROUP BY consumer_id, metric`,
-        [...ids, fromDay, toDay],
+        [tailFromDay, ...ids, ...metrics, fromDay, toDay],
       );
       for (const row of rows) {
         const usage = out.get(rangeKey({ consumerId: row.consumer_id, fromDay, toDay }))!;
-        usage[row.metric] = toNumber(row.quantity);
+        if (!Object.prototype.hasOwnProperty.call(usage.total, row.metric)) continue;
+        usage.total[row.metric] = toNumber(row.quantity);
+        usage.tail[row.metric] = toNumber(row.tail);
       }
     }
   }

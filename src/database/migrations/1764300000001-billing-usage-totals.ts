@@ -7,8 +7,9 @@ import { MigrationInterface, QueryRunner, Table, TableColumn } from 'typeorm';
  * adds to both tables in one transaction (`addUsageTotals`). Periods start and end at midnight UTC, so a
  * day never straddles two periods.
  *
- * Invoices also keep the usage measured inside their own range at close (`range_usage`), from which the
- * next period computes what arrived late, and a period without a plan has an invoice without a currency.
+ * Invoices also keep the usage of their period's last days as it stood at close (`range_usage`), from
+ * which the next period computes what arrived late, and a period without a plan has an invoice without a
+ * currency.
  */
 export class BillingUsageTotals1764300000001 implements MigrationInterface {
   name = 'BillingUsageTotals1764300000001';
