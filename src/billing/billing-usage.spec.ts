@@ -98,11 +98,16 @@ describe('usage totals and period usage (SQLite, migrated schema)', () => {
       ],
       (r) => r.toDay - 1, // the last day of each range
     );
-    expect(sums.get(`c1|${from}|${to}`)).toEqual({ total: { requests: 30, sms: 0 }, tail: { requests: 20, sms: 0 } });
-    expect(sums.get(`c2|${from}|${to}`)).toEqual({ total: { requests: 0 }, tail: { requests: 0 } });
-    expect(sums.get(`c3|${from}|${to}`)).toEqual({ total: { requests: 0, sms: 0 }, tail: { requests: 0, sms: 0 } });
-    expect(sums.get(`c1|0|${to}`)).toEqual({ total: { requests: 31 }, tail: { requests: 20 } });
-    expect(sums.get(`c2|0|${to}`)).toEqual({ total: {}, tail: {} });
+    const zero = { requests: 0, sms: 0 };
+    expect(sums.get(`c1|${from}|${to}`)).toEqual({ total: { requests: 30, sms: 0 }, tail: { requests: 20, sms: 0 }, lookback: zero });
+    expect(sums.get(`c2|${from}|${to}`)).toEqual({ total: { requests: 0 }, tail: { requests: 0 }, lookback: { requests: 0 } });
+    expect(sums.get(`c3|${from}|${to}`)).toEqual({ total: zero, tail: zero, lookback: zero });
+    expect(sums.get(`c1|0|${to}`)).toEqual({ total: { requests: 31 }, tail: { requests: 20 }, lookback: { requests: 0 } });
+    expect(sums.get(`c2|0|${to}`)).toEqual({ total: {}, tail: {}, lookback: {} });
+
+    // The days just before a range, read in the same pass.
+    const before = await sumLiveUsage(db, [{ consumerId: 'c1', fromDay: from, toDay: to, metrics: ['requests'], lookbackFromDay: from - 1 }]);
+    expect(before.get(`c1|${from}|${to}`)).toEqual({ total: { requests: 30 }, tail: { requests: 30 }, lookback: { requests: 1 } });
   });
 
   const plan = (...metrics: string[]) => ({

@@ -67,60 +67,52 @@ export async function measurePeriods(db: Db, periods: readonly PeriodRef[], clos
     const inPage = new Set(ids);
     const starts = [...new Set(periods.filter((p) => inPage.has(p.consumerId)).map((p) => sqlTime(p.start)))];
     const marks = ids.map(() => '?').join(', ');
-    const consumers: { id: string; created_at: unknown }[] = await db.query(
-      `SELECT id, created_at FROM consumers WHERE id IN (${marks})`,
-      ids,
-    );
-    for (const c of consumers) createdAt.set(c.id, toDate(c.created_at));
-    // The previous period of each one ends where it starts (periods never leave a gap).
-    const prevs: { consumer_id: string; end: unknown; status: string; range_usage: string | null }[] = await db.query(
-      `SELECT p.consumer_id, p.end, p.status, i.range_usage FROM billing_periods p
+    // Each consumer's creation, and the period before each one asked about: it ends where that one starts.
+    const rows: { id: string; created_at: unknown; end: unknown; status: string | null; range_usage: string | null }[] = await db.query(
+      `SELECT c.id, c.created_at, p.end, p.status, i.range_usage FROM consumers c
+       LEFT JOIN billing_periods p ON p.consumer_id = c.id AND p.end IN (${starts.map(() => '?').join(', ')})
        LEFT JOIN invoices i ON i.period_id = p.id
-       WHERE p.consumer_id IN (${marks}) AND p.end IN (${starts.map(() => '?').join(', ')})`,
-      [...ids, ...starts],
+       WHERE c.id IN (${marks})`,
+      [...starts, ...ids],
     );
-    for (const p of prevs) {
-      previous.set(`${p.consumer_id}|${toDate(p.end).getTime()}`, {
-        status: p.status,
-        closing: p.range_usage ? (JSON.parse(p.range_usage) as ClosingUsage) : null,
+    for (const r of rows) {
+      createdAt.set(r.id, toDate(r.created_at));
+      if (r.status === null) continue;
+      previous.set(`${r.id}|${toDate(r.end).getTime()}`, {
+        status: r.status,
+        closing: r.range_usage ? (JSON.parse(r.range_usage) as ClosingUsage) : null,
       });
     }
   }
 
   const closeDay = closeAt ? Math.floor(closeAt.getTime() / MS_PER_DAY) : undefined;
   const tailFrom = closeDay === undefined ? undefined : (r: { fromDay: number; toDay: number }) => closingWindowStart(r, closeDay);
-  const own: DayRange[] = [];
-  const late: DayRange[] = [];
-  const plan = periods.map((p) => {
+  const ranges = periods.map((p) => {
     const priced = (p.planSnapshot?.prices ?? []).map((price) => price.metric);
     const range: DayRange = { consumerId: p.consumerId, ...daysOf(p, createdAt.get(p.consumerId)), metrics: priced };
-    own.push(range);
-    const closing = previous.get(`${p.consumerId}|${p.start.getTime()}`);
-    let prevRange: DayRange | undefined;
-    if (closing?.status === 'closed' && closing.closing && closing.closing.fromDay < dayOf(p.start)) {
-      // The previous period recorded the metrics its plan priced; late usage of others stays unbilled.
-      const recorded = closing.closing.usage;
-      const metrics = priced.filter((m) => Object.prototype.hasOwnProperty.call(recorded, m));
-      prevRange = { consumerId: p.consumerId, fromDay: closing.closing.fromDay, toDay: dayOf(p.start), metrics };
-      late.push(prevRange);
-    }
-    return { p, range, recorded: closing?.closing?.usage, prevRange };
+    const prev = previous.get(`${p.consumerId}|${p.start.getTime()}`);
+    // The previous period's closing window ends where this range starts: one read covers both.
+    const recorded = prev?.status === 'closed' && prev.closing && prev.closing.fromDay < range.fromDay ? prev.closing : undefined;
+    if (recorded) range.lookbackFromDay = recorded.fromDay;
+    return { p, range, recorded };
   });
 
-  const ownSums = await sumLiveUsage(db, own, tailFrom);
-  const lateSums = await sumLiveUsage(db, late);
-  for (const { p, range, recorded, prevRange } of plan) {
+  const sums = await sumLiveUsage(
+    db,
+    ranges.map((r) => r.range),
+    tailFrom,
+  );
+  for (const { p, range, recorded } of ranges) {
+    const measured = sums.get(rangeKey(range))!;
     const carriedIn: Record<string, number> = {};
-    if (prevRange && recorded) {
-      const now = lateSums.get(rangeKey(prevRange))!.total;
-      for (const metric of prevRange.metrics) {
-        const arrived = now[metric] - recorded[metric];
-        if (arrived > 0) carriedIn[metric] = arrived;
-      }
+    // The previous period recorded the metrics its plan priced; late usage of others stays unbilled.
+    for (const metric of recorded ? range.metrics : []) {
+      if (!Object.prototype.hasOwnProperty.call(recorded!.usage, metric)) continue;
+      const arrived = measured.lookback[metric] - recorded!.usage[metric];
+      if (arrived > 0) carriedIn[metric] = arrived;
     }
-    const sums = ownSums.get(rangeKey(range))!;
-    const usage: PeriodUsage = { ownRange: pick(sums.total, range.metrics), carriedIn };
-    if (tailFrom) usage.closing = { fromDay: tailFrom(range), usage: pick(sums.tail, range.metrics) };
+    const usage: PeriodUsage = { ownRange: pick(measured.total, range.metrics), carriedIn };
+    if (tailFrom) usage.closing = { fromDay: tailFrom(range), usage: pick(measured.tail, range.metrics) };
     out.set(p.id, usage);
   }
   return out;
