@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { AppException } from '../common/app.exception';
+import { isDeadlock } from '../common/db-errors';
 import { newId } from '../common/ids';
 import { isMysql, sqlTime, toDate } from '../database/sql';
 import { Plan } from '../plans/plan.entity';
@@ -119,10 +120,17 @@ export class BillingPeriodsService {
     const conflict = isMysql(db) ? ' ON DUPLICATE KEY UPDATE id = id' : ' ON CONFLICT (consumer_id, start) DO NOTHING';
     for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
       const chunk = rows.slice(i, i + ROWS_PER_INSERT);
-      await db.query(
-        `INSERT INTO billing_periods (${columns}) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}${conflict}`,
-        chunk.flat(),
-      );
+      const sql = `INSERT INTO billing_periods (${columns}) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}${conflict}`;
+      // Two instances opening the same periods at once can deadlock on the unique index; the retry finds them opened.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await db.query(sql, chunk.flat());
+          break;
+        } catch (err) {
+          if (attempt >= 3 || !isDeadlock(err)) throw err;
+          await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 20));
+        }
+      }
     }
     return rows.length;
   }
