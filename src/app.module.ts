@@ -5,6 +5,7 @@ import { AuditModule } from './audit/audit.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AuthModule } from './auth/auth.module';
 import { ScopesGuard } from './auth/scopes.guard';
+import { BillingModule } from './billing/billing.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { validateEnv } from './config/env.validation';
 import { ConsumersModule } from './consumers/consumers.module';
@@ -17,6 +18,7 @@ import { PingModule } from './ping/ping.module';
 import { guardTiming } from './rate-limit/guard-timing';
 import { QuotaGuard } from './rate-limit/quota/quota.guard';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { PlansModule } from './plans/plans.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { UsageInterceptor } from './usage/usage.interceptor';
@@ -42,6 +44,8 @@ import { VerifyModule } from './verify/verify.module';
     HealthModule,
     PingModule,
     ...guardTiming.modules(),
+    PlansModule,
+    BillingModule,
   ],
   providers: [
     // Global guards run in the order registered: who is calling, may they, how often, how much.

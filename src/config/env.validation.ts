@@ -80,6 +80,7 @@ export class EnvironmentVariables {
 
   @Transform(toBool) @IsBoolean() BILLING_AUTO_CLOSE: boolean = true;
   @Transform(toInt) @IsInt() @Min(0) @Max(24 * 30) BILLING_CLOSE_GRACE_HOURS: number = 1;
+  @Transform(toInt) @IsInt() @Min(1) @Max(3600) BILLING_SCHEDULER_INTERVAL_SECONDS: number = 60;
 }
 
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {

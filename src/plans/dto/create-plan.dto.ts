@@ -1,0 +1,62 @@
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { PageQueryDto } from '../../common/pagination';
+import { IsJsonObject } from '../../common/validators';
+import { RateLimitRuleDto } from '../../keys/dto/rate-limit-rule.dto';
+import { IsCurrencyCode } from './is-currency-code';
+import { PriceDto } from './price.dto';
+import { QuotaRuleDto } from './quota-rule.dto';
+
+export class CreatePlanDto {
+  /** @example "Pro" */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name: string;
+
+  /** Active ISO 4217 code, in capitals. @example "USD" */
+  @IsCurrencyCode()
+  currency: string;
+
+  /** Charged every period, in minor units of the currency (cents for USD, yen for JPY). @example 4900 */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  baseFeeMinor?: number;
+
+  /** Limits shared by all keys of a consumer on this plan. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  @Type(() => RateLimitRuleDto)
+  rateLimits?: RateLimitRuleDto[];
+
+  /** Hard caps per billing period. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  @Type(() => QuotaRuleDto)
+  quotas?: QuotaRuleDto[];
+
+  /** One price per metric; see docs/billing.md for the four models. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  prices?: PriceDto[];
+
+  /** Free-form JSON object, at most 8 KiB. @example {"public":true} */
+  @IsOptional()
+  @IsJsonObject()
+  metadata?: Record<string, unknown>;
+}
+
+export class ListPlansQueryDto extends PageQueryDto {
+  /** @example "USD" */
+  @IsOptional()
+  @IsString()
+  @MaxLength(3)
+  currency?: string;
+}

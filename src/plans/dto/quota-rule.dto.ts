@@ -1,0 +1,19 @@
+import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
+import { METRIC_PATTERN } from '../../billing/pricing';
+
+/** A hard cap on a metric per billing period. */
+export class QuotaRuleDto {
+  /** @example "requests" */
+  @Matches(METRIC_PATTERN, { message: 'must be 1-64 characters of a-z, 0-9, _, . or -, starting with a letter' })
+  metric: string;
+
+  /** Units allowed per period; 0 blocks the metric. @example 1000000 */
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  limit: number;
+
+  /** Quotas count per billing period, which is monthly. @example "month" */
+  @IsIn(['month'])
+  period: 'month';
+}

@@ -1,0 +1,132 @@
+import Database from 'better-sqlite3';
+import { createConnection, Connection } from 'mysql2/promise';
+import type { TestServer } from './server';
+
+export interface UsageRow {
+  consumerId: string;
+  keyId?: string;
+  at: Date | string;
+  metric?: string;
+  quantity: number;
+  environment?: 'live' | 'test';
+}
+
+/**
+ * Direct access to a test server's database: writes usage exactly as the usage flush does (minute
+ * rollups plus the daily totals billing reads, added on conflict) and runs assertion queries.
+ */
+export class UsageStore {
+  private constructor(
+    private readonly sqlite: Database.Database | null,
+    private readonly mysql: Connection | null,
+  ) {}
+
+  static async open(server: TestServer): Promise<UsageStore> {
+    if (server.db.mysqlUrl) {
+      const url = new URL(server.db.mysqlUrl);
+      const conn = await createConnection({
+        host: url.hostname,
+        port: Number(url.port || 3306),
+        user: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+        database: url.pathname.slice(1),
+        timezone: 'Z',
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+      });
+      return new UsageStore(null, conn);
+    }
+    const db = new Database(server.db.sqlitePath!);
+    db.pragma('busy_timeout = 5000');
+    return new UsageStore(db, null);
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (this.mysql) {
+      const [rows] = await this.mysql.query(sql, params);
+      return rows as T[];
+    }
+    const stmt = this.sqlite!.prepare(sql);
+    if (stmt.reader) return stmt.all(...params) as T[];
+    stmt.run(...params);
+    return [];
+  }
+
+  /** Adds usage (live by default) at the minute of `at`. */
+  async add(rows: UsageRow[]): Promise<void> {
+    for (const r of rows) {
+      const minute = Math.floor(new Date(r.at).getTime() / 60000);
+      const day = Math.floor(minute / 1440);
+      const env = r.environment ?? 'live';
+      const metric = r.metric ?? 'requests';
+      const keyId = r.keyId ?? `key_${env}seed0000000000000000`;
+      if (this.mysql) {
+        await this.mysql.query(
+          'INSERT INTO usage_rollups (consumer_id, bucket, metric, key_id, environment, quantity) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity)',
+          [r.consumerId, minute, metric, keyId, env, r.quantity],
+        );
+        await this.mysql.query(
+          'INSERT INTO usage_daily_totals (consumer_id, environment, metric, day, quantity) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity)',
+          [r.consumerId, env, metric, day, r.quantity],
+        );
+      } else {
+        this.sqlite!.transaction(() => {
+          this.sqlite!
+            .prepare(
+              'INSERT INTO usage_rollups (consumer_id, bucket, metric, key_id, environment, quantity) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consumer_id, bucket, metric, key_id) DO UPDATE SET quantity = quantity + excluded.quantity',
+            )
+            .run(r.consumerId, minute, metric, keyId, env, r.quantity);
+          this.sqlite!
+            .prepare(
+              'INSERT INTO usage_daily_totals (consumer_id, environment, metric, day, quantity) VALUES (?, ?, ?, ?, ?) ON CONFLICT (consumer_id, environment, metric, day) DO UPDATE SET quantity = quantity + excluded.quantity',
+            )
+            .run(r.consumerId, env, metric, day, r.quantity);
+        })();
+      }
+    }
+  }
+
+  /** Moves a consumer's creation back in time (before any of its periods is opened), to bill past months. */
+  async backdateConsumer(consumerId: string, createdAt: string): Promise<void> {
+    const at = new Date(createdAt).toISOString().replace('T', ' ').replace('Z', '');
+    await this.query('UPDATE consumers SET created_at = ? WHERE id = ?', [at, consumerId]);
+  }
+
+  async close(): Promise<void> {
+    this.sqlite?.close();
+    await this.mysql?.end();
+  }
+}
+
+/** RFC 4180 CSV (quoted cells, doubled quotes, CRLF or LF) into rows of cells. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += ch;
+  }
+  if (cell !== '' || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
