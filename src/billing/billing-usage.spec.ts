@@ -2,7 +2,6 @@ import { DataSource } from 'typeorm';
 import { InitialSchema1764000000000 } from '../database/migrations/1764000000000-initial-schema';
 import { BillingUsageTotals1764300000001 } from '../database/migrations/1764300000001-billing-usage-totals';
 import { sqlTime } from '../database/sql';
-import { closedPeriodsAt } from './period-lookup';
 import { measurePeriods } from './period-usage';
 import { addUsageTotals, sumLiveUsage } from './usage-totals';
 
@@ -180,15 +179,5 @@ describe('usage totals and period usage (SQLite, migrated schema)', () => {
       { id: 'p2', consumerId: 'c1', start: d('2025-04-01T00:00:00Z'), end: d('2025-05-01T00:00:00Z'), planSnapshot: plan('requests') },
     ]);
     expect(measured.get('p2')).toEqual({ ownRange: { requests: 1 }, carriedIn: {} });
-  });
-
-  it('tells whether the period of each timestamp is closed', async () => {
-    await consumer('c1', '2025-03-15T10:00:00Z');
-    await period('p1', 'c1', '2025-03-15T10:00:00Z', '2025-04-01T00:00:00Z', 'closed');
-    await period('p2', 'c1', '2025-04-01T00:00:00Z', '2025-05-01T00:00:00Z', 'open');
-    const at = ['2025-03-01T00:00:00Z', '2025-03-31T23:59:59.999Z', '2025-04-01T00:00:00Z', '2025-06-01T00:00:00Z'].map(d);
-    expect(await closedPeriodsAt(db, 'c1', at)).toEqual([true, true, false, false]);
-    expect(await closedPeriodsAt(db, 'other', at)).toEqual([false, false, false, false]);
-    expect(await closedPeriodsAt(db, 'c1', [])).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { isDuplicateKey } from '../common/db-errors';
+import { addUsageTotals } from '../billing/usage-totals';
 import { sqlTime, upsertAdd } from '../database/sql';
 
 /** One counter of usage_rollups: `quantity` of `metric` used by a key in one minute. */
@@ -34,9 +35,13 @@ export function compareRollups(a: RollupRow, b: RollupRow): number {
   return 0;
 }
 
-/** Adds counter rows (sorted by key) to usage_rollups. */
-export function addRollups(m: EntityManager, rows: RollupRow[]): Promise<void> {
-  return upsertAdd(m, 'usage_rollups', ROLLUP_KEY, ['quantity'], ['environment'], rows);
+/**
+ * Adds counter rows (sorted by key) to usage_rollups, and their per-day sums to usage_daily_totals
+ * (what billing reads), in the caller's transaction: the two can never disagree.
+ */
+export async function addRollups(m: EntityManager, rows: RollupRow[]): Promise<void> {
+  await upsertAdd(m, 'usage_rollups', ROLLUP_KEY, ['quantity'], ['environment'], rows);
+  await addUsageTotals(m, rows);
 }
 
 const LAST_USED_CHUNK = 1000;
