@@ -52,7 +52,7 @@ export function toAppException(err: unknown): AppException {
 
 export function renderError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const ex = toAppException(err);
-  if (ex.code === ErrorCode.INTERNAL_ERROR) request.log.error({ err }, 'unhandled error');
+  if (ex.code === ErrorCode.INTERNAL_ERROR) request.log.error({ err: describeError(err) }, 'unhandled error');
   else if (ex.code === ErrorCode.SERVICE_UNAVAILABLE) request.log.warn({ err: (err as Error)?.message }, 'dependency unavailable');
   const body: Record<string, unknown> = {
     error: ex.code,
@@ -76,4 +76,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     renderError(exception, ctx.getRequest<FastifyRequest>(), ctx.getResponse<FastifyReply>());
   }
+}
+
+/** What a log line may say about an error: never a failed query's parameters or other attached data. */
+export function describeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const e = err as Error & { code?: unknown; query?: unknown };
+  return {
+    type: e.name,
+    message: e.message,
+    code: typeof e.code === 'string' ? e.code : undefined,
+    query: typeof e.query === 'string' ? e.query.slice(0, 500) : undefined,
+    stack: e.stack,
+  };
 }

@@ -118,20 +118,20 @@ export class ConsumersService {
   }
 
   /**
-   * Deletes a consumer and its keys. Financial history is never orphaned: a consumer with usage or
-   * billing periods cannot be deleted (suspend it instead).
+   * Deletes a consumer and its keys. Financial history is never orphaned: a consumer with usage or a
+   * closed billing period cannot be deleted (suspend it instead); open periods without usage go with it.
    */
   async remove(actor: Actor, id: string): Promise<void> {
     await this.tx.run(async (m) => {
       const consumer = await this.find(m, id, true);
       const [usage] = await m.query('SELECT 1 AS x FROM usage_rollups WHERE consumer_id = ? LIMIT 1', [id]);
-      const [period] = await m.query('SELECT 1 AS x FROM billing_periods WHERE consumer_id = ? LIMIT 1', [id]);
-      if (usage || period) {
+      const [closed] = await m.query("SELECT 1 AS x FROM billing_periods WHERE consumer_id = ? AND status = 'closed' LIMIT 1", [id]);
+      if (usage || closed) {
         throw AppException.conflict('This consumer has usage or billing history and cannot be deleted; suspend it instead');
       }
-      // The keys go with the consumer; the one audit entry names them.
-      const keys: { id: string }[] = await m.query('SELECT id FROM api_keys WHERE consumer_id = ? ORDER BY id', [id]);
+      const keys: { id: string }[] = await m.query('SELECT id FROM api_keys WHERE consumer_id = ?', [id]);
       await m.query('DELETE FROM api_keys WHERE consumer_id = ?', [id]);
+      await m.query('DELETE FROM billing_periods WHERE consumer_id = ?', [id]);
       await m.delete(Consumer, { id });
       await this.audit.record(m, actor, {
         action: 'consumer.delete',

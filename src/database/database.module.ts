@@ -20,7 +20,9 @@ import { Transactions } from './transactions';
           DB_POOL_SIZE: config.get('DB_POOL_SIZE', { infer: true }),
         }),
         autoLoadEntities: true,
-        logging: ['error'],
+        // Failed queries reach the error filter, which logs them without their parameters (which can
+        // hold customer data); TypeORM's own logger would print every parameter.
+        logging: false,
         // Fail start-up promptly instead of retrying for minutes.
         retryAttempts: 3,
         retryDelay: 1000,

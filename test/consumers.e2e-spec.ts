@@ -1,0 +1,65 @@
+import { consumerWithKey, sleep } from './support/fixtures';
+import { TestServer } from './support/server';
+
+describe('consumers', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await TestServer.start();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('pages newest first with an opaque cursor and filters by status and externalId', async () => {
+    const tag = Date.now().toString(36);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await server.post('/v1/admin/consumers', { name: `c${i}`, externalId: `${tag}-${i}` }, server.adminKey);
+      expect(r.status).toBe(201);
+      ids.push(r.body.id);
+    }
+    await server.post(`/v1/admin/consumers/${ids[1]}/suspend`, {}, server.adminKey);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = await server.get(`/v1/admin/consumers?limit=2${cursor ? `&cursor=${cursor}` : ''}`, server.adminKey);
+      expect(page.status).toBe(200);
+      expect(page.body.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.data.map((c: any) => c.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen.filter((id) => ids.includes(id))).toEqual([...ids].reverse());
+    const suspended = await server.get('/v1/admin/consumers?status=suspended', server.adminKey);
+    expect(suspended.body.data.map((c: any) => c.id)).toEqual([ids[1]]);
+    const byExternal = await server.get(`/v1/admin/consumers?externalId=${tag}-3`, server.adminKey);
+    expect(byExternal.body.data.map((c: any) => c.id)).toEqual([ids[3]]);
+    expect((await server.get('/v1/admin/consumers?limit=101', server.adminKey)).status).toBe(400);
+    expect((await server.get('/v1/admin/consumers?cursor=garbage', server.adminKey)).body.error).toBe('VALIDATION_FAILED');
+  });
+
+  it('updates fields and refuses an unknown plan', async () => {
+    const c = await server.post('/v1/admin/consumers', { name: 'old' }, server.adminKey);
+    const u = await server.patch(`/v1/admin/consumers/${c.body.id}`, { name: 'new', metadata: { a: 1 }, billingAnchorDay: 15 }, server.adminKey);
+    expect(u.status).toBe(200);
+    expect(u.body).toMatchObject({ name: 'new', metadata: { a: 1 }, billingAnchorDay: 15 });
+    const bad = await server.patch(`/v1/admin/consumers/${c.body.id}`, { planId: 'plan_01M80W674RcB4qKKHZ4zzTu6' }, server.adminKey);
+    expect(bad.status).toBe(400);
+    expect(bad.body.details).toEqual([{ field: 'planId', message: 'no plan has this id' }]);
+  });
+
+  it('deletes a consumer without history (keys and open periods go with it) and refuses one with usage', async () => {
+    const fresh = await consumerWithKey(server);
+    await server.get(`/v1/admin/billing/periods?consumerId=${fresh.consumer.id}`, server.adminKey);
+    const del = await server.request('DELETE', `/v1/admin/consumers/${fresh.consumer.id}`, { key: server.adminKey });
+    expect(del.status).toBe(204);
+    expect((await server.get(`/v1/admin/consumers/${fresh.consumer.id}`, server.adminKey)).status).toBe(404);
+    expect((await server.get('/v1/me', fresh.plaintext)).body.error).toBe('INVALID_API_KEY');
+
+    const used = await consumerWithKey(server);
+    expect((await server.get('/v1/me', used.plaintext)).status).toBe(200);
+    await sleep(600);
+    const refused = await server.request('DELETE', `/v1/admin/consumers/${used.consumer.id}`, { key: server.adminKey });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toBe('CONFLICT');
+  });
+});
