@@ -1,5 +1,14 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiExtraModels,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
@@ -8,10 +17,16 @@ import { Page, PageOf } from '../common/pagination';
 import { BillingCloser } from './billing-closer.service';
 import { BillingExporter } from './billing-exporter.service';
 import { BillingService } from './billing.service';
+import { ExportRowDto } from './dto/export-row.dto';
 import { BillingPeriodDto } from './dto/billing-period.dto';
 import { ExportQueryDto, ListPeriodsQueryDto } from './dto/list-periods-query.dto';
 
 const BillingPeriodPageDto = PageOf(BillingPeriodDto);
+
+
+const EXPORT_CSV_EXAMPLE =
+  'consumerId,externalId,periodId,periodStart,periodEnd,metric,quantity,included,billable,unitPrice,amountMinor,currency,invoiceId,status\r\n' +
+  'cons_01JD…,acme-42,per_01JD…,2026-11-01T00:00:00.000Z,2026-12-01T00:00:00.000Z,base_fee,1,0,1,49.00,4900,USD,inv_01JD…,closed\r\n';
 
 @ApiTags('Billing')
 @AdminOnly()
@@ -73,7 +88,15 @@ export class BillingController {
       '`base_fee`; open periods export their live estimate with status `open` and no invoiceId. Streamed.',
   })
   @ApiProduces('text/csv', 'application/json', 'application/x-ndjson')
-  @ApiOkResponse({ description: 'The export, as an attachment' })
+  @ApiExtraModels(ExportRowDto)
+  @ApiOkResponse({
+    description: 'The export, as an attachment: a CSV with a header row, one JSON array, or one JSON object per line',
+    content: {
+      'text/csv': { schema: { type: 'string', example: EXPORT_CSV_EXAMPLE } },
+      'application/json': { schema: { type: 'array', items: { $ref: getSchemaPath(ExportRowDto) } } },
+      'application/x-ndjson': { schema: { type: 'string', description: 'One ExportRowDto as JSON per line' } },
+    },
+  })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND: no such consumer' })
   async export(@Query() query: ExportQueryDto, @Res() reply: FastifyReply): Promise<void> {
     const out = await this.exporter.export(query.period, query.format ?? 'csv', query.consumerId);
