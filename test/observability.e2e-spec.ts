@@ -45,8 +45,9 @@ function parseExposition(text: string): Sample[] {
       rest = rest.slice(l[0].length);
     }
     const raw = m[4];
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : raw === 'NaN' ? NaN : Number(raw);
-    if (!/^(\+Inf|-Inf|NaN|[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)$/.test(raw)) throw fail('bad value');
+    // Prometheus parses NaN case-insensitively (prom-client writes `Nan` before the first event-loop sample).
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : /^nan$/i.test(raw) ? NaN : Number(raw);
+    if (!/^(\+Inf|-Inf|[Nn][Aa][Nn]|[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)$/.test(raw)) throw fail('bad value');
     const family = [m[1], m[1].replace(/_(bucket|sum|count|total|created)$/, '')].find((n) => types.has(n));
     if (!family) throw fail('sample before its TYPE');
     if (types.get(family) === 'histogram' && m[1].endsWith('_bucket') && !('le' in labels)) throw fail('bucket without le');

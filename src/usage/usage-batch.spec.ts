@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { InitialSchema1764000000000 } from '../database/migrations/1764000000000-initial-schema';
 import { UsageMetering1764200000001 } from '../database/migrations/1764200000001-usage-metering';
+import { BillingUsageTotals1764300000001 } from '../database/migrations/1764300000001-billing-usage-totals';
 import { sqlTime } from '../database/sql';
 import { RollupRow, writeUsageBatch } from './usage-batch';
 import { UsageRetentionService } from './usage-retention.service';
@@ -14,7 +15,7 @@ const T0 = Date.parse('2026-03-10T12:00:00.000Z');
 describe('usage SQL on SQLite', () => {
   let ds: DataSource;
   beforeEach(async () => {
-    ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:', migrations: [InitialSchema1764000000000, UsageMetering1764200000001] }).initialize();
+    ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:', migrations: [InitialSchema1764000000000, UsageMetering1764200000001, BillingUsageTotals1764300000001] }).initialize();
     await ds.runMigrations();
   });
   afterEach(async () => {
