@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AuthModule } from './auth/auth.module';
@@ -21,7 +21,7 @@ import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { PlansModule } from './plans/plans.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
-import { UsageInterceptor } from './usage/usage.interceptor';
+import { UsageMeteringGuard } from './usage/usage-metering.guard';
 import { UsageModule } from './usage/usage.module';
 import { StatsModule } from './stats/stats.module';
 import { VerifyModule } from './verify/verify.module';
@@ -54,10 +54,9 @@ import { VerifyModule } from './verify/verify.module';
     { provide: APP_GUARD, useExisting: ScopesGuard },
     { provide: APP_GUARD, useExisting: RateLimitGuard },
     { provide: APP_GUARD, useExisting: QuotaGuard },
+    // Last: counts the requests every guard above admitted (a 400 or a handler error counts, a 401/403/429 does not).
+    { provide: APP_GUARD, useExisting: UsageMeteringGuard },
     ...guardTiming.end(),
-    // Interceptors run after every guard: counts requests that passed them all, before pipes and
-    // handler (so a 400 or a handler error counts, a 401/403/429 does not).
-    { provide: APP_INTERCEPTOR, useClass: UsageInterceptor },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
   ],
 })

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { loggableUrl } from '../common/logger';
 import { maskKeys } from '../common/mask-keys';
 import type { MetricsService } from '../metrics/metrics.service';
@@ -13,6 +14,8 @@ export const UNMATCHED_ROUTE = 'unmatched';
  * by route template (`/v1/admin/keys/:id`), never the raw URL.
  */
 export function installRequestHooks(fastify: FastifyInstance, metrics: MetricsService): void {
+  // The level is fixed at start; below info the request line is never built.
+  const logRequests = (fastify.log as unknown as Logger).isLevelEnabled('info');
   fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
     requestContext.run(request, done);
   });
@@ -21,6 +24,7 @@ export function installRequestHooks(fastify: FastifyInstance, metrics: MetricsSe
     const labels = { route, method: request.method, status: String(reply.statusCode) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    if (!logRequests) return;
     const refused = request.keyVerification && request.keyVerification.code !== 'VALID' ? request.keyVerification : undefined;
     request.log.info(
       {
