@@ -1,4 +1,5 @@
 import type { BilledInvoice } from './billing.types';
+import type { ExportRowDto } from './dto/export-row.dto';
 
 /** The columns of a billing export, in this order (DESIGN.md). */
 export const EXPORT_COLUMNS = [
@@ -20,22 +21,8 @@ export const EXPORT_COLUMNS = [
 
 export type ExportFormat = 'csv' | 'json' | 'ndjson';
 
-export interface ExportRow {
-  consumerId: string;
-  externalId: string | null;
-  periodId: string;
-  periodStart: string;
-  periodEnd: string;
-  metric: string;
-  quantity: number;
-  included: number;
-  billable: number;
-  unitPrice: string | null;
-  amountMinor: number;
-  currency: string | null;
-  invoiceId: string | null;
-  status: 'open' | 'closed';
-}
+/** One exported row; the DTO documents it for OpenAPI. */
+export type ExportRow = ExportRowDto;
 
 /** One row per invoice line (the base fee is the line with metric `base_fee`), so rows sum to the total. */
 export function exportRows(consumer: { id: string; externalId: string | null }, invoice: BilledInvoice): ExportRow[] {
