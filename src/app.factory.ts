@@ -47,6 +47,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     bufferLogs: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // Declared up front so every request object keeps one shape: a property added later by a guard would
+  // give requests a new hidden class and slow every access to them.
+  fastify.decorateRequest('auth', undefined);
+  fastify.decorateRequest('keyVerification', undefined);
   // First: the request context, the request log line and the HTTP metrics.
   installRequestHooks(fastify, app.get(MetricsService));
   const origins = app.get(OriginRegistry);

@@ -67,10 +67,13 @@ export class BootstrapService implements OnApplicationBootstrap {
     const runner = mysql ? this.dataSource.createQueryRunner() : null;
     try {
       if (runner) await runner.query("SELECT GET_LOCK('tollgate_bootstrap', 60)");
-      const [row] = await this.dataSource.query("SELECT COUNT(*) AS n FROM api_keys WHERE kind = 'admin'");
-      if (Number(row.n) > 0) return { created: false };
       const key = configured ?? generateKey(this.config.get('KEY_PREFIX', { infer: true }), 'live').key;
-      await this.tx.run(async (m) => {
+      const created = await this.tx.run(async (m) => {
+        // SQLite: take the database's write lock before looking, so that processes starting together on
+        // one file queue here and the later ones see the first one's key. (MySQL holds GET_LOCK above.)
+        if (!mysql) await m.query('UPDATE audit_head SET seq = seq WHERE id = 1');
+        const [row] = await m.query("SELECT COUNT(*) AS n FROM api_keys WHERE kind = 'admin'");
+        if (Number(row.n) > 0) return false;
         const now = new Date();
         const id = newId('key', now.getTime());
         await m.insert(ApiKey, {
@@ -96,8 +99,9 @@ export class BootstrapService implements OnApplicationBootstrap {
           updatedAt: now,
         });
         await this.audit.record(m, SYSTEM_ACTOR, { action: 'key.bootstrap', targetType: 'key', targetId: id, after: { kind: 'admin', scopes: ['*'] } });
+        return true;
       });
-      return { created: true, key, generated: !configured };
+      return created ? { created: true, key, generated: !configured } : { created: false };
     } finally {
       if (runner) {
         await runner.query("SELECT RELEASE_LOCK('tollgate_bootstrap')").catch(() => undefined);
