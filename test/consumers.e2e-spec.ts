@@ -37,6 +37,14 @@ describe('consumers', () => {
     expect((await server.get('/v1/admin/consumers?cursor=garbage', server.adminKey)).body.error).toBe('VALIDATION_FAILED');
   });
 
+  it('compares externalId byte for byte, trailing spaces and case included', async () => {
+    const base = `ext-${Date.now().toString(36)}`;
+    for (const externalId of [base, `${base} `, base.toUpperCase()]) {
+      expect((await server.post('/v1/admin/consumers', { name: 'x', externalId }, server.adminKey)).status).toBe(201);
+    }
+    expect((await server.post('/v1/admin/consumers', { name: 'x', externalId: base }, server.adminKey)).status).toBe(409);
+  });
+
   it('updates fields and refuses an unknown plan', async () => {
     const c = await server.post('/v1/admin/consumers', { name: 'old' }, server.adminKey);
     const u = await server.patch(`/v1/admin/consumers/${c.body.id}`, { name: 'new', metadata: { a: 1 }, billingAnchorDay: 15 }, server.adminKey);

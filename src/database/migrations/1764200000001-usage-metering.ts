@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner, Table, TableIndex } from 'typeorm';
+import { noPadBinaryCollation } from '../collation';
 
 /**
  * Usage metering support:
@@ -44,13 +45,4 @@ export class UsageMetering1764200000001 implements MigrationInterface {
     }
     await queryRunner.dropTable('usage_flushes', true);
   }
-}
-
-/** MariaDB ≥ 10.2 has utf8mb4_nopad_bin, MySQL ≥ 8.0 utf8mb4_0900_bin; older servers keep utf8mb4_bin. */
-async function noPadBinaryCollation(queryRunner: QueryRunner): Promise<string | undefined> {
-  for (const name of ['utf8mb4_nopad_bin', 'utf8mb4_0900_bin']) {
-    const rows: unknown[] = await queryRunner.query('SHOW COLLATION WHERE Collation = ?', [name]);
-    if (rows.length) return name;
-  }
-  return undefined;
 }
