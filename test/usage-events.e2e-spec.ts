@@ -1,6 +1,7 @@
 import { consumerWithKey } from './support/fixtures';
 import { TestServer, USE_MYSQL } from './support/server';
-import { qs, sql, sumOf } from './support/usage';
+import { queryDb as sql } from './support/db';
+import { qs, sumOf } from './support/usage';
 
 const MIN = 60_000;
 const DAY = 86_400_000;

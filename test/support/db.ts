@@ -3,7 +3,7 @@ import { createConnection } from 'mysql2/promise';
 import type { TestDatabase } from './server';
 
 /** Runs a read query against a test database directly, for assertions on what was stored. */
-export async function queryDb<T = Record<string, unknown>>(db: TestDatabase, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function queryDb<T = any>(db: TestDatabase, sql: string, params: unknown[] = []): Promise<T[]> {
   if (db.mysqlUrl) {
     const conn = await createConnection({ uri: db.mysqlUrl, timezone: 'Z' });
     try {
@@ -13,7 +13,7 @@ export async function queryDb<T = Record<string, unknown>>(db: TestDatabase, sql
       await conn.end();
     }
   }
-  const sqlite = new Database(db.sqlitePath!, { readonly: false });
+  const sqlite = new Database(db.sqlitePath!, { timeout: 5000 });
   try {
     const stmt = sqlite.prepare(sql);
     return (stmt.reader ? stmt.all(...params) : (stmt.run(...params), [])) as T[];

@@ -1,9 +1,8 @@
-import Database from 'better-sqlite3';
-import { createConnection } from 'mysql2/promise';
+import { queryDb } from './db';
 import type { TestDatabase } from './server';
 
 /**
- * Direct SQL on a test server's database, for what the HTTP API of this branch cannot set up (plans,
+ * Direct SQL on a test server's database, for set-ups the HTTP API does not offer (plans with given ids,
  * recorded usage). `?` placeholders on both databases; times as 'YYYY-MM-DD HH:MM:SS.sss' UTC.
  */
 export interface RawSql {
@@ -12,23 +11,11 @@ export interface RawSql {
 }
 
 export async function rawSql(db: TestDatabase): Promise<RawSql> {
-  if (db.mysqlUrl) {
-    const conn = await createConnection({ uri: db.mysqlUrl, timezone: 'Z' });
-    return {
-      run: async (sql, params = []) => {
-        await conn.query(sql, params);
-      },
-      close: () => conn.end(),
-    };
-  }
-  const sqlite = new Database(db.sqlitePath!, { timeout: 5000 });
   return {
     run: async (sql, params = []) => {
-      sqlite.prepare(sql).run(...params);
+      await queryDb(db, sql, params);
     },
-    close: async () => {
-      sqlite.close();
-    },
+    close: async () => undefined,
   };
 }
 

@@ -1,6 +1,4 @@
-import Database from 'better-sqlite3';
-import { createConnection } from 'mysql2/promise';
-import type { TestDatabase, TestServer } from './server';
+import type { TestServer } from './server';
 
 /** Polls `read` until `done` holds or the time is up; returns the last value either way. */
 export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
@@ -38,24 +36,4 @@ export async function adminUsage(server: TestServer, consumerId: string, extra: 
   const r = await server.get(`/v1/admin/usage?${qs({ ...aroundNow(), consumerId, groupBy: 'key', granularity: 'hour', ...extra })}`, server.adminKey);
   if (r.status !== 200) throw new Error(`admin usage: ${r.status} ${r.text}`);
   return r.body;
-}
-
-/** Runs SQL directly against a test database (SQLite file or MySQL schema), for assertions on what was stored. */
-export async function sql<T = any>(db: TestDatabase, query: string, params: unknown[] = []): Promise<T[]> {
-  if (db.mysqlUrl) {
-    const c = await createConnection({ uri: db.mysqlUrl, timezone: 'Z' });
-    try {
-      const [rows] = await c.query(query, params);
-      return rows as T[];
-    } finally {
-      await c.end();
-    }
-  }
-  const conn = new Database(db.sqlitePath!);
-  try {
-    const stmt = conn.prepare(query);
-    return (stmt.reader ? stmt.all(...params) : (stmt.run(...params), [])) as T[];
-  } finally {
-    conn.close();
-  }
 }
