@@ -50,10 +50,10 @@ export class ApiKeyGuard implements CanActivate {
       return this.fail(ErrorCode.MISSING_API_KEY, ip);
     }
     const from = { ip, origin: typeof request.headers.origin === 'string' ? request.headers.origin : undefined };
-    const cached = this.verifier.verifyCached(key, from);
-    if (cached) return this.finish(request, cached);
-    return this.verifier.verify(key, from).then(
-      (outcome) => this.finish(request, outcome),
+    const outcome = this.verifier.verify(key, from);
+    if (!(outcome instanceof Promise)) return this.finish(request, outcome);
+    return outcome.then(
+      (resolved) => this.finish(request, resolved),
       (err) => {
         this.observe(request, err instanceof AppException ? err.code : ErrorCode.INTERNAL_ERROR, null);
         throw err;

@@ -53,23 +53,20 @@ export class KeyVerifier {
   ) {}
 
   /**
-   * The answer when it needs no I/O (malformed key, cache hit, known-missing), else null. Lets the guard
-   * stay synchronous on the hot path.
+   * Resolves a presented key. Synchronous when no I/O is needed (malformed key, cache hit, known-missing),
+   * so that the guard awaits nothing on the hot path; a promise when the database must be asked.
    */
-  verifyCached(plaintext: string, from: RequestOrigin, now = Date.now()): VerifyOutcome | null {
+  verify(plaintext: string, from: RequestOrigin, now = Date.now()): VerifyOutcome | Promise<VerifyOutcome> {
     // Shape and checksum first: a mistyped or made-up key costs no lookup at all.
     if (!parseKey(plaintext)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
     const hash = this.hasher.hash(plaintext);
     const key = this.cache.get(hash);
     if (key) return this.outcome(key, from, now);
     if (this.cache.isKnownMissing(hash)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
-    return null;
+    return this.verifyFromDatabase(plaintext, hash, from, now);
   }
 
-  async verify(plaintext: string, from: RequestOrigin, now = Date.now()): Promise<VerifyOutcome> {
-    const cached = this.verifyCached(plaintext, from, now);
-    if (cached) return cached;
-    const hash = this.hasher.hash(plaintext);
+  private async verifyFromDatabase(plaintext: string, hash: string, from: RequestOrigin, now: number): Promise<VerifyOutcome> {
     let key: AuthKey | undefined;
     try {
       key = await this.load(plaintext, hash);
