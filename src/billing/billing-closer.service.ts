@@ -25,7 +25,8 @@ const MYSQL_CLOSE_WORKERS = 2;
 
 type PeriodRow = Pick<BillingPeriod, 'id' | 'consumerId' | 'start' | 'end' | 'status' | 'planSnapshot'>;
 
-interface RawPeriod {
+/** A billing_periods row as a raw query returns it. */
+export interface RawPeriod {
   id: string;
   consumer_id: string;
   start: unknown;

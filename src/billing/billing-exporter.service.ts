@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { sqlTime, toDate, toNumber } from '../database/sql';
 import type { PlanSnapshot } from '../plans/plan-snapshot';
+import type { RawPeriod } from './billing-closer.service';
 import { BillingPeriodsService, quoteName } from './billing-periods.service';
 import type { BilledInvoice, BilledLine } from './billing.types';
 import { ExportFormat, exportRows, exportWriter, ExportWriter } from './export-format';
@@ -20,13 +21,7 @@ export interface BillingExport {
   body: Readable;
 }
 
-interface PeriodInvoiceRow {
-  id: string;
-  consumer_id: string;
-  start: unknown;
-  end: unknown;
-  status: 'open' | 'closed';
-  plan_snapshot: string | null;
+interface PeriodInvoiceRow extends RawPeriod {
   invoice_id: string | null;
   currency: string | null;
   lines: string | null;
