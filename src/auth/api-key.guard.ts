@@ -1,14 +1,13 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { AuthFailureLimiter } from './auth-failure.limiter';
-import { IS_PUBLIC } from './decorators';
 import { KeyVerifier, VerifyOutcome } from './key-verifier.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { RouteAccessReader } from './route-access';
 
 /** Reads the key from X-API-Key, Authorization: Bearer, or the header named by API_KEY_HEADER. Never the query string. */
 export function extractKey(request: FastifyRequest, extraHeader?: string): string | undefined {
@@ -30,7 +29,7 @@ export class ApiKeyGuard implements CanActivate {
   private readonly extraHeader?: string;
 
   constructor(
-    private readonly reflector: Reflector,
+    private readonly routes: RouteAccessReader,
     private readonly verifier: KeyVerifier,
     private readonly failures: AuthFailureLimiter,
     private readonly metrics: MetricsService,
@@ -41,8 +40,9 @@ export class ApiKeyGuard implements CanActivate {
 
   /** Synchronous on a cache hit: the hot path awaits nothing. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (this.routes.of(context).isPublic) return true;
+    // getArgByIndex, not switchToHttp(): the latter allocates an adapter object per call.
+    const request = context.getArgByIndex<FastifyRequest>(0);
     const ip = request.ip;
     const key = extractKey(request, this.extraHeader);
     if (!key) {
@@ -70,7 +70,7 @@ export class ApiKeyGuard implements CanActivate {
 
   /** Counts the outcome and notes it for the request log line (the key id, never the key). */
   private observe(request: FastifyRequest, code: string, keyId: string | null): void {
-    this.metrics.verifications.inc({ code, source: 'guard' });
+    this.metrics.countVerification(code, 'guard');
     request.keyVerification = { code, keyId };
   }
 

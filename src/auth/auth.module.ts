@@ -8,6 +8,7 @@ import { KeyCache } from './key-cache';
 import { KeyHasher, loadOrCreateSecret } from './key-hasher';
 import { KeyVerifier } from './key-verifier.service';
 import { OriginRegistry } from './origin-registry.service';
+import { RouteAccessReader } from './route-access';
 import { ScopesGuard } from './scopes.guard';
 
 type Config = ConfigService<EnvironmentVariables, true>;
@@ -37,6 +38,7 @@ type Config = ConfigService<EnvironmentVariables, true>;
     CacheInvalidationService,
     OriginRegistry,
     AuthFailureLimiter,
+    RouteAccessReader,
     ApiKeyGuard,
     ScopesGuard,
   ],

@@ -88,6 +88,38 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /**
+   * Labelled children, looked up once per label combination: prom-client hashes the label object on
+   * every call otherwise, a cost paid on every request. The combinations are bounded (route templates,
+   * methods, statuses, result codes).
+   */
+  private readonly httpChildren = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
+  private readonly verificationChildren = new Map<string, { inc(): void }>();
+
+  /** Counts one answered request and its latency, labelled by route template (never the raw URL). */
+  observeHttp(route: string, method: string, status: number, seconds: number): void {
+    const id = `${method} ${status} ${route}`;
+    let child = this.httpChildren.get(id);
+    if (child === undefined) {
+      const labels = { route, method, status: String(status) };
+      child = { requests: this.httpRequests.labels(labels), duration: this.httpDuration.labels(labels) };
+      this.httpChildren.set(id, child);
+    }
+    child.requests.inc();
+    child.duration.observe(seconds);
+  }
+
+  /** Counts one key verification by result code, from the guard or from POST /v1/keys/verify. */
+  countVerification(code: string, source: 'guard' | 'verify'): void {
+    const id = `${source} ${code}`;
+    let child = this.verificationChildren.get(id);
+    if (child === undefined) {
+      child = this.verifications.labels({ code, source });
+      this.verificationChildren.set(id, child);
+    }
+    child.inc();
+  }
+
   constructor(cache: KeyCache) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({

@@ -19,11 +19,20 @@ export function installRequestHooks(fastify: FastifyInstance, metrics: MetricsSe
   fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
     requestContext.run(request, done);
   });
-  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  // A callback hook rather than an async one: no promise per request.
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    try {
+      logResponse(request, reply);
+    } catch (err) {
+      // The answer is already sent; a failure to account for it must not surface anywhere else.
+      request.log.error({ err }, 'recording the request failed');
+    }
+    done();
+  });
+
+  function logResponse(request: FastifyRequest, reply: FastifyReply): void {
     const route = request.routeOptions?.url ?? UNMATCHED_ROUTE;
-    const labels = { route, method: request.method, status: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    metrics.observeHttp(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
     if (!logRequests) return;
     const refused = request.keyVerification && request.keyVerification.code !== 'VALID' ? request.keyVerification : undefined;
     request.log.info(
@@ -40,5 +49,5 @@ export function installRequestHooks(fastify: FastifyInstance, metrics: MetricsSe
       },
       'request',
     );
-  });
+  }
 }

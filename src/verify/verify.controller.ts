@@ -29,7 +29,7 @@ export class VerifyController {
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: malformed body' })
   async verify(@Body() dto: VerifyKeyDto, @Req() request: FastifyRequest): Promise<VerifyKeyResponseDto> {
     const result = await this.verifyService.verify(dto, { ip: dto.ip ?? request.ip, origin: dto.origin ?? request.headers.origin });
-    this.metrics.verifications.inc({ code: result.code, source: 'verify' });
+    this.metrics.countVerification(result.code, 'verify');
     return result;
   }
 }
