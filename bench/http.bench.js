@@ -23,6 +23,11 @@ const KEY_LIMITS = [{ name: 'per-second', limit: 1_000_000, windowSeconds: 1 }];
  */
 const ROUNDS = 4;
 
+const { spawn } = require('node:child_process');
+const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -88,6 +93,44 @@ async function guardTimings(server) {
   return r.body;
 }
 
+/** Starts bench/reference-server.js with the same plaintext keys (ids of the product's length). */
+async function startReference(keys) {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-reference-'));
+  const file = join(dir, 'keys.jsonl');
+  const pad = (n) => String(n).padStart(24, '0');
+  writeFileSync(file, keys.map((key, i) => JSON.stringify({ key, keyId: `key_${pad(i)}`, consumerId: `cons_${pad(i % 100)}` })).join('\n'));
+  const proc = spawn(process.execPath, [join(__dirname, 'reference-server.js')], {
+    env: { PATH: process.env.PATH ?? '', REFERENCE_KEYS: file },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`reference server not ready:\n${output}`)), 15_000);
+    proc.stdout.on('data', (chunk) => {
+      output += chunk;
+      const m = /listening (\S+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.stderr.on('data', (chunk) => (output += chunk));
+    proc.once('exit', (code) => reject(new Error(`reference server exited (${code}):\n${output}`)));
+  });
+  return {
+    url,
+    proc,
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 exports.run = async function run(ctx) {
   const rows = [];
   const { log } = ctx;
@@ -121,6 +164,24 @@ exports.run = async function run(ctx) {
     );
   } finally {
     await server.stop(Boolean(ctx.redisUrl));
+  }
+
+  log('http: (f) the same checks hand-written on plain Fastify, interleaved in ' + ROUNDS + ' rounds');
+  const reference = await startReference(keys);
+  try {
+    await ctx.load({ server: reference, path: '/v1/ping', duration: 1 });
+    await ctx.load({ server: reference, path: '/v1/me/ping', keys, duration: 1 });
+    const [bare, checked] = await interleaved(ctx, [
+      { server: reference, path: '/v1/ping' },
+      { server: reference, path: '/v1/me/ping', keys },
+    ]);
+    rows.push(
+      throughputRow('(f) reference: bare GET /v1/ping on plain Fastify', bare),
+      throughputRow('(f) reference: key + 2 limits + headers, hand-written', checked),
+      { ...ratioRow('(f) reference ratio, the floor on this machine', checked, bare, 0), target: undefined, pass: undefined },
+    );
+  } finally {
+    await reference.stop();
   }
 
   if (!ctx.redisUrl) {

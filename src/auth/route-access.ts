@@ -18,21 +18,25 @@ export interface RouteAccess {
  */
 @Injectable()
 export class RouteAccessReader {
-  private readonly byHandler = new WeakMap<object, RouteAccess>();
+  /** Controller → handler → declaration: a handler inherited by two controllers may differ per controller. */
+  private readonly byClass = new WeakMap<object, WeakMap<object, RouteAccess>>();
 
   constructor(private readonly reflector: Reflector) {}
 
   of(context: ExecutionContext): RouteAccess {
     const handler = context.getHandler();
-    let access = this.byHandler.get(handler);
+    const cls = context.getClass();
+    let byHandler = this.byClass.get(cls);
+    if (byHandler === undefined) this.byClass.set(cls, (byHandler = new WeakMap()));
+    let access = byHandler.get(handler);
     if (access === undefined) {
-      const targets = [handler, context.getClass()];
+      const targets = [handler, cls];
       access = {
         isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
         scopes: this.reflector.getAllAndOverride<string[] | undefined>(REQUIRED_SCOPES, targets),
         kinds: this.reflector.getAllAndOverride<KeyKind[] | undefined>(KEY_KINDS, targets),
       };
-      this.byHandler.set(handler, access);
+      byHandler.set(handler, access);
     }
     return access;
   }
