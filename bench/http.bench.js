@@ -24,7 +24,7 @@ const KEY_LIMITS = [{ name: 'per-second', limit: 1_000_000, windowSeconds: 1 }];
 const ROUNDS = 4;
 
 const { spawn } = require('node:child_process');
-const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const { mkdtempSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
@@ -93,8 +93,11 @@ async function guardTimings(server) {
   return r.body;
 }
 
-/** Starts bench/reference-server.js with the same plaintext keys (ids of the product's length). */
-async function startReference(keys) {
+/**
+ * Starts bench/reference-server.js with the same plaintext keys (ids of the product's length), as a
+ * BenchServer so that ctx.load measures it and stop() ends it the same way.
+ */
+async function startReference(ctx, keys) {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-reference-'));
   const file = join(dir, 'keys.jsonl');
   const pad = (n) => String(n).padStart(24, '0');
@@ -117,18 +120,7 @@ async function startReference(keys) {
     proc.stderr.on('data', (chunk) => (output += chunk));
     proc.once('exit', (code) => reject(new Error(`reference server exited (${code}):\n${output}`)));
   });
-  return {
-    url,
-    proc,
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return new ctx.BenchServer(url, null, null, proc, dir);
 }
 
 exports.run = async function run(ctx) {
@@ -167,7 +159,7 @@ exports.run = async function run(ctx) {
   }
 
   log('http: (f) the same checks hand-written on plain Fastify, interleaved in ' + ROUNDS + ' rounds');
-  const reference = await startReference(keys);
+  const reference = await startReference(ctx, keys);
   try {
     await ctx.load({ server: reference, path: '/v1/ping', duration: 1 });
     await ctx.load({ server: reference, path: '/v1/me/ping', keys, duration: 1 });

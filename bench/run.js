@@ -222,6 +222,7 @@ const ctx = {
   duration: Number(process.env.BENCH_DURATION_SECONDS || 8),
   connections: Number(process.env.BENCH_CONNECTIONS || 50),
   redisUrl: null,
+  BenchServer,
   startServer,
   seedKeys,
   load,

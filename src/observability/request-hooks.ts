@@ -22,7 +22,7 @@ export function installRequestHooks(fastify: FastifyInstance, metrics: MetricsSe
   // A callback hook rather than an async one: no promise per request.
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     try {
-      logResponse(request, reply);
+      recordResponse(request, reply);
     } catch (err) {
       // The answer is already sent; a failure to account for it must not surface anywhere else.
       request.log.error({ err }, 'recording the request failed');
@@ -30,7 +30,7 @@ export function installRequestHooks(fastify: FastifyInstance, metrics: MetricsSe
     done();
   });
 
-  function logResponse(request: FastifyRequest, reply: FastifyReply): void {
+  function recordResponse(request: FastifyRequest, reply: FastifyReply): void {
     const route = request.routeOptions?.url ?? UNMATCHED_ROUTE;
     metrics.observeHttp(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
     if (!logRequests) return;
