@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
@@ -35,6 +37,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // One line per request is written by installRequestHooks, with the key id and without the key.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: env.BODY_LIMIT_BYTES,
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => httpServer(handler, env.BODY_LIMIT_BYTES),
+    // false, a hop count or proxy addresses: never "every hop", which would let clients choose their address.
     trustProxy: env.TRUST_PROXY,
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
@@ -45,8 +49,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     logger: new PinoNestLogger(logger),
     bufferLogs: false,
+    // Only JSON bodies: Fastify's own JSON parser stays, and any other media type is answered 415
+    // (Nest would add a form parser, and Fastify accepts text/plain by default).
+    bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
   // Declared up front so every request object keeps one shape: a property added later by a guard would
   // give requests a new hidden class and slow every access to them.
   fastify.decorateRequest('auth', undefined);
@@ -60,6 +68,13 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
 
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('x-request-id', request.id);
+    // A declared length over the limit is refused before a byte of the body is read (and, with
+    // Expect: 100-continue, before the client sends it). The connection closes after the answer, so that
+    // an unsent or unread body cannot be taken for the next request.
+    if (Number(request.headers['content-length']) > env.BODY_LIMIT_BYTES) {
+      reply.header('connection', 'close');
+      throw new AppException(ErrorCode.PAYLOAD_TOO_LARGE, `The request body is larger than the limit of ${env.BODY_LIMIT_BYTES} bytes`);
+    }
     const origin = request.headers.origin;
     if (!origin) return;
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
@@ -97,4 +112,48 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.enableShutdownHooks();
   if (env.DOCS_ENABLED) setupSwagger(app, { ui: options.swaggerUi ?? true });
   return app;
+}
+
+const CURRENT_REQUEST = Symbol('currentRequest');
+/** How long a connection closed with a request body still arriving keeps reading (and discarding) it. */
+const LINGER_MS = 5000;
+
+type LingeringSocket = Socket & { [CURRENT_REQUEST]?: IncomingMessage };
+
+/**
+ * Node's HTTP server for Fastify, with two changes for bodies that are refused:
+ * - `Expect: 100-continue` is answered with 100 only when the declared length is within the limit;
+ *   otherwise the request goes straight to the 413.
+ * - When a response closes the connection while the client is still sending, the server ends its side
+ *   and keeps reading for a while before closing (a "lingering close"). Closing at once makes the kernel
+ *   answer the unread bytes with a reset, which can destroy the response before the client reads it.
+ */
+function httpServer(handler: (req: IncomingMessage, res: ServerResponse) => void, bodyLimit: number): Server {
+  const track = (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket as LingeringSocket;
+    if (!(CURRENT_REQUEST in socket)) lingerOnClose(socket);
+    socket[CURRENT_REQUEST] = req;
+    handler(req, res);
+  };
+  const server = createServer(track);
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!(Number(req.headers['content-length']) > bodyLimit)) res.writeContinue();
+    track(req, res);
+  });
+  return server;
+}
+
+function lingerOnClose(socket: LingeringSocket): void {
+  const destroySoon = socket.destroySoon.bind(socket);
+  socket.destroySoon = () => {
+    const req = socket[CURRENT_REQUEST];
+    if (!req || req.complete || socket.destroyed) return destroySoon();
+    socket.end();
+    req.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    req.once('end', destroySoon);
+  };
+  socket[CURRENT_REQUEST] = undefined;
 }

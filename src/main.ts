@@ -1,21 +1,41 @@
 import 'reflect-metadata';
+import type { Logger } from 'pino';
 import { createApp } from './app.factory';
+import { writeAfterLogs } from './common/logger';
+import { maskUrlPasswords } from './common/mask-url';
+import { loadEnvFile } from './config/env-file';
 import { validateEnv } from './config/env.validation';
+import { BootstrapService } from './keys/bootstrap.service';
+import { startupBanner, serviceUrls } from './startup-banner';
+
+const ANOTHER_ADMIN_KEY = 'npm run cli -- create-admin-key --name <name>';
 
 async function bootstrap(): Promise<void> {
   let env;
   try {
+    loadEnvFile();
     env = validateEnv(process.env);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
+    process.stderr.write(`${maskUrlPasswords((err as Error).message)}\n`);
     process.exit(1);
   }
   const app = await createApp();
   await app.listen({ port: env.PORT, host: env.HOST });
-  app.getHttpAdapter().getInstance().log.info({ port: env.PORT, db: env.DB_TYPE, redis: Boolean(env.REDIS_URL) }, 'Tollgate is listening');
+  const log = app.getHttpAdapter().getInstance().log as unknown as Logger;
+  const urls = serviceUrls(env);
+  log.info({ api: urls.api, docs: urls.docs, dashboard: urls.dashboard, db: env.DB_TYPE, redis: Boolean(env.REDIS_URL) }, 'Tollgate is listening');
+  const first = app.get(BootstrapService).outcome;
+  if (first?.created && first.generated && first.key) {
+    // Printed, not logged (it is no JSON line, and it is shown exactly once), on the log stream, so that it
+    // comes after every line logged before it: the key is the last thing on the screen.
+    writeAfterLogs(log, startupBanner(urls, first.key, ANOTHER_ADMIN_KEY));
+  } else if (!first?.created) {
+    log.info(`An admin key already exists (a key is shown only when it is created); to create another: ${ANOTHER_ADMIN_KEY}`);
+  }
 }
 
 bootstrap().catch((err) => {
-  process.stderr.write(`Tollgate failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`Tollgate failed to start: ${maskUrlPasswords(text)}\n`);
   process.exit(1);
 });

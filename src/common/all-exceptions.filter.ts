@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
+import { errorCodes as fastifyErrors } from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppException } from './app.exception';
 import { isDatabaseUnavailable, isDuplicateKey } from './db-errors';
@@ -13,7 +14,7 @@ const STATUS_TO_CODE: Record<number, ErrorCode> = {
   405: ErrorCode.NOT_FOUND,
   409: ErrorCode.CONFLICT,
   413: ErrorCode.PAYLOAD_TOO_LARGE,
-  415: ErrorCode.VALIDATION_FAILED,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
   429: ErrorCode.RATE_LIMIT_EXCEEDED,
   503: ErrorCode.SERVICE_UNAVAILABLE,
 };
@@ -24,6 +25,9 @@ export function toAppException(err: unknown): AppException {
   if (err instanceof ThrottlerException) return new AppException(ErrorCode.RATE_LIMIT_EXCEEDED);
   if (err instanceof HttpException) {
     const status = err.getStatus();
+    // Nest turns Fastify's errors into HttpException(message, status), dropping their code.
+    const fastifyCode = FASTIFY_BODY_ERRORS.get(err.getResponse() as string);
+    if (fastifyCode) return bodyError(fastifyCode, err);
     const code = STATUS_TO_CODE[status] ?? (status >= 500 ? ErrorCode.INTERNAL_ERROR : ErrorCode.VALIDATION_FAILED);
     const body = err.getResponse();
     const message =
@@ -36,18 +40,39 @@ export function toAppException(err: unknown): AppException {
   }
   const fastifyCode = (err as { code?: string })?.code;
   const fastifyStatus = (err as { statusCode?: number })?.statusCode;
-  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE' || fastifyStatus === 413) {
-    return new AppException(ErrorCode.PAYLOAD_TOO_LARGE);
-  }
-  if (typeof fastifyCode === 'string' && fastifyCode.startsWith('FST_ERR_CTP')) {
-    return new AppException(ErrorCode.VALIDATION_FAILED, (err as Error).message);
-  }
-  if (fastifyStatus === 400 && (err as { type?: string; message?: string })?.message?.includes('JSON')) {
-    return new AppException(ErrorCode.VALIDATION_FAILED, 'The request body is not valid JSON');
-  }
+  if (typeof fastifyCode === 'string' && fastifyCode.startsWith('FST_ERR_CTP')) return bodyError(fastifyCode, err as Error);
+  if (fastifyStatus === 413) return new AppException(ErrorCode.PAYLOAD_TOO_LARGE);
   if (isDatabaseUnavailable(err)) return AppException.unavailable();
   if (isDuplicateKey(err)) return AppException.conflict('A resource with the same unique value already exists');
   return new AppException(ErrorCode.INTERNAL_ERROR);
+}
+
+/** Fastify's request-body errors by message, which is all Nest keeps of them. */
+const FASTIFY_BODY_ERRORS = new Map(
+  (['FST_ERR_CTP_BODY_TOO_LARGE', 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'FST_ERR_CTP_EMPTY_JSON_BODY', 'FST_ERR_CTP_INVALID_JSON_BODY'] as const).map(
+    (code) => [new fastifyErrors[code]().message, code] as const,
+  ),
+);
+
+/** Fastify's errors about the request body, in the words of this API. */
+function bodyError(code: string, err: Error): AppException {
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppException(ErrorCode.PAYLOAD_TOO_LARGE);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppException(ErrorCode.UNSUPPORTED_MEDIA_TYPE);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return AppException.validation([{ field: 'body', message: 'is not valid JSON' }], 'The request body is not valid JSON');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return AppException.validation([{ field: 'body', message: 'does not have the length Content-Length says' }]);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return AppException.validation(
+        [{ field: 'body', message: 'is empty, but Content-Type says JSON: send a JSON value or no Content-Type' }],
+        'The request body is empty',
+      );
+    default:
+      return new AppException(ErrorCode.VALIDATION_FAILED, err.message);
+  }
 }
 
 export function renderError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {

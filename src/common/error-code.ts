@@ -15,6 +15,7 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
   PERIOD_CLOSED = 'PERIOD_CLOSED',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_ERROR = 'INTERNAL_ERROR',
 }
@@ -35,6 +36,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   PERIOD_CLOSED: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
 };
@@ -55,6 +57,7 @@ export const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   CONFLICT: 'The request conflicts with the current state',
   PERIOD_CLOSED: 'The billing period is closed',
   PAYLOAD_TOO_LARGE: 'The request body is too large',
+  UNSUPPORTED_MEDIA_TYPE: 'The request body must be JSON, sent with Content-Type: application/json',
   SERVICE_UNAVAILABLE: 'The service is temporarily unavailable, please retry',
   INTERNAL_ERROR: 'An internal error occurred',
 };

@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import { requestBindings } from '../observability/request-context';
+import { maskUrlPasswords } from './mask-url';
 
 /** Header names whose values never reach a log line. */
 export function redactedHeaders(extraHeader?: string): string[] {
@@ -17,15 +18,52 @@ export function createPino(level: string, extraHeader?: string): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactedHeaders(extraHeader), censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
+    serializers: { err: serializeError },
+    hooks: {
+      // A message that names a URL (a connection error, say) never carries its password.
+      logMethod(args, method) {
+        for (let i = 0; i < args.length; i++) {
+          if (typeof args[i] === 'string') args[i] = maskUrlPasswords(args[i] as string);
+        }
+        method.apply(this, args as Parameters<typeof method>);
+      },
+    },
   });
 }
+
+/**
+ * Writes text as is on the stream the logger writes to. pino writes asynchronously, so text written on
+ * stdout directly can overtake lines logged before it; on the same stream it comes after all of them.
+ */
+export function writeAfterLogs(logger: Logger, text: string): void {
+  const stream = (logger as unknown as Record<symbol, { write(s: string): unknown } | undefined>)[pino.symbols.streamSym];
+  if (stream) stream.write(text);
+  else process.stdout.write(text);
+}
+
+function serializeError(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  if (!out || typeof out !== 'object') return out;
+  for (const field of ['message', 'stack', 'sqlMessage']) {
+    if (typeof out[field] === 'string') out[field] = maskUrlPasswords(out[field] as string);
+  }
+  return out;
+}
+
+/**
+ * Nest's start-up chatter (one line per module and per route) is for debugging the framework, not for
+ * running the service: at info it buried the first admin key.
+ */
+const CHATTY_CONTEXTS = new Set(['InstanceLoader', 'RouterExplorer', 'NestFactory', 'NestApplication']);
 
 /** Nest's logger interface over the same pino instance Fastify logs requests with: one JSON stream. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly pino: Logger) {}
 
   log(message: unknown, ...rest: unknown[]): void {
-    this.write('info', message, rest);
+    const context = rest[rest.length - 1];
+    if (context === 'RoutesResolver') return; // "Controller {/v1/metrics}" names prefixes before exclusions; the route lines name real paths
+    this.write(typeof context === 'string' && CHATTY_CONTEXTS.has(context) ? 'debug' : 'info', message, rest);
   }
   error(message: unknown, ...rest: unknown[]): void {
     this.write('error', message, rest);

@@ -7,7 +7,45 @@ describe('validateEnv', () => {
   });
 
   it('converts numbers and booleans', () => {
-    expect(validateEnv({ PORT: '8080', TRUST_PROXY: 'true', DOCS_ENABLED: '0' })).toMatchObject({ PORT: 8080, TRUST_PROXY: true, DOCS_ENABLED: false });
+    expect(validateEnv({ PORT: '8080', DOCS_ENABLED: '0' })).toMatchObject({ PORT: 8080, DOCS_ENABLED: false });
+  });
+
+  it('treats an empty or blank value as unset', () => {
+    const env = validateEnv({ PORT: '', ADMIN_API_KEY: '', DATABASE_URL: ' ', TRUST_PROXY: '', DOCS_ENABLED: '', LOG_LEVEL: '' });
+    expect(env).toMatchObject({ PORT: 3000, TRUST_PROXY: false, DOCS_ENABLED: true, LOG_LEVEL: 'info' });
+    expect(env.ADMIN_API_KEY).toBeUndefined();
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+    ['10.0.0.1', ['10.0.0.1']],
+    ['10.0.0.0/8, 192.168.1.10,::1 ,fd00::/8', ['10.0.0.0/8', '192.168.1.10', '::1', 'fd00::/8']],
+  ])('TRUST_PROXY=%s is %j', (value, expected) => {
+    expect(validateEnv({ TRUST_PROXY: value }).TRUST_PROXY).toEqual(expected);
+  });
+
+  it.each(['true', 'TRUE', 'yes'])('refuses TRUST_PROXY=%s and says why', (value) => {
+    expect(() => validateEnv({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY.*every X-Forwarded-For hop.*allowlists/s);
+  });
+
+  it.each(['10.0.0.300', '10.0.0.0/40', 'lb.internal', '10.0.0.1,,10.0.0.2', '99'])('refuses TRUST_PROXY=%s', (value) => {
+    expect(() => validateEnv({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
+  });
+
+  it('never prints the password of a URL', () => {
+    let message = '';
+    try {
+      validateEnv({ DB_TYPE: 'mysql', DATABASE_URL: 'mysql:/root:hunter2@host/db', KEY_HASH_SECRET: 'x'.repeat(32) });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/DATABASE_URL/);
+    expect(message).toMatch(/root:\*\*\*@host/);
+    expect(message).not.toMatch(/hunter2/);
   });
 
   it.each([

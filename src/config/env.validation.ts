@@ -9,8 +9,11 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateBy,
   validateSync,
 } from 'class-validator';
+import { ipRuleProblem } from '../auth/ip-matcher';
+import { maskUrlPasswords } from '../common/mask-url';
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
@@ -22,6 +25,45 @@ const toBool = ({ value }: { value: unknown }) => {
   return value;
 };
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/** What TRUST_PROXY becomes: Fastify's `trustProxy` as a hop count or a list of proxy addresses/CIDRs. */
+export type TrustProxy = false | number | string[];
+
+const TRUST_EVERY_HOP =
+  'TRUST_PROXY=true would believe every X-Forwarded-For hop, so any client could choose its own address and walk past ' +
+  'IP allowlists and the failed-authentication limit. Set the number of proxies in front of Tollgate (e.g. 1) or their ' +
+  'addresses/CIDRs (e.g. 10.0.0.0/8), or false';
+
+const toTrustProxy = ({ value }: { value: unknown }): unknown => {
+  if (value === undefined) return undefined;
+  const v = String(value).trim();
+  if (/^(false|no|0)$/i.test(v)) return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  if (/^(true|yes)$/i.test(v)) return TRUST_EVERY_HOP;
+  return v.split(',').map((part) => part.trim());
+};
+
+/** false, a hop count, or proxy addresses/CIDRs; a string is the reason the value was refused. */
+function IsTrustProxy() {
+  return ValidateBy({
+    name: 'isTrustProxy',
+    validator: {
+      validate: (value: unknown) =>
+        value === false ||
+        (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 32) ||
+        (Array.isArray(value) && value.length > 0 && value.every((rule) => typeof rule === 'string' && rule && !ipRuleProblem(rule))),
+      defaultMessage: (args) => {
+        const value = args?.value;
+        if (value === TRUST_EVERY_HOP) return TRUST_EVERY_HOP;
+        if (typeof value === 'number') return 'TRUST_PROXY as a hop count must be between 1 and 32';
+        const bad = Array.isArray(value) ? value.find((rule) => !rule || ipRuleProblem(rule)) : undefined;
+        return `TRUST_PROXY must be false, a hop count, or a comma-separated list of proxy addresses/CIDRs${
+          bad !== undefined ? ` (${bad ? ipRuleProblem(bad) : 'an entry is empty'})` : ''
+        }`;
+      },
+    },
+  });
+}
 
 /**
  * Every environment variable the service reads, with its default. `.env.example` mirrors this class;
@@ -56,7 +98,8 @@ export class EnvironmentVariables {
   API_KEY_HEADER?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() ADMIN_API_KEY?: string;
 
-  @Transform(toBool) @IsBoolean() TRUST_PROXY: boolean = false;
+  /** Which X-Forwarded-For hops to believe; see TrustProxy. */
+  @Transform(toTrustProxy) @IsTrustProxy() TRUST_PROXY: TrustProxy = false;
   @Transform(toInt) @IsInt() @Min(1024) @Max(100 * 1024 * 1024) BODY_LIMIT_BYTES: number = 1024 * 1024;
   @Transform(toBool) @IsBoolean() DOCS_ENABLED: boolean = true;
 
@@ -83,7 +126,18 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) @Max(3600) BILLING_SCHEDULER_INTERVAL_SECONDS: number = 60;
 }
 
-export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+/** A variable set to an empty (or blank) value means "use the default", as if it were not set. */
+function withoutEmpty(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value === 'string' && value.trim() === '') continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+export function validateEnv(given: Record<string, unknown>): EnvironmentVariables {
+  const raw = withoutEmpty(given);
   const env = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false });
   if (env.DB_TYPE === 'mysql' && !env.DATABASE_URL) {
@@ -95,7 +149,7 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   if (errors.length) {
     const lines = errors.map((e) => {
       const value = raw[e.property];
-      const shown = e.property.includes('SECRET') || e.property.includes('KEY') ? '(hidden)' : JSON.stringify(value);
+      const shown = e.property.includes('SECRET') || e.property.includes('KEY') ? '(hidden)' : maskUrlPasswords(JSON.stringify(value));
       return `  ${e.property}=${shown}: ${Object.values(e.constraints ?? {}).join('; ')}`;
     });
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);

@@ -33,27 +33,12 @@ export class BootstrapService implements OnApplicationBootstrap {
     private readonly config: ConfigService<EnvironmentVariables, true>,
   ) {}
 
+  /** What the start did about the first admin key; main prints it once the server listens. */
+  outcome?: BootstrapResult;
+
   async onApplicationBootstrap(): Promise<void> {
-    const result = await this.ensureFirstAdminKey();
-    if (result.created && result.generated) {
-      // Printed, not logged: log pipelines keep what they see, and this is shown exactly once.
-      process.stdout.write(
-        [
-          '',
-          '================================================================',
-          ' Tollgate: first admin key (scope *). It is shown only this once:',
-          '',
-          `   ${result.key}`,
-          '',
-          ' Keep it in a secret store; create narrower admin keys with',
-          ' POST /v1/admin/admin-keys.',
-          '================================================================',
-          '',
-        ].join('\n') + '\n',
-      );
-    } else if (result.created) {
-      this.logger.log('created the first admin key from ADMIN_API_KEY');
-    }
+    this.outcome = await this.ensureFirstAdminKey();
+    if (this.outcome.created && !this.outcome.generated) this.logger.log('created the first admin key from ADMIN_API_KEY');
   }
 
   async ensureFirstAdminKey(): Promise<BootstrapResult> {

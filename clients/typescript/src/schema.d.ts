@@ -854,7 +854,7 @@ export interface components {
              * @example RATE_LIMIT_EXCEEDED
              * @enum {string}
              */
-            error: "MISSING_API_KEY" | "INVALID_API_KEY" | "KEY_EXPIRED" | "KEY_REVOKED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED" | "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "PERIOD_CLOSED" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+            error: "MISSING_API_KEY" | "INVALID_API_KEY" | "KEY_EXPIRED" | "KEY_REVOKED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED" | "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "PERIOD_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
             /**
              * @description Human-readable explanation.
              * @example Too many requests, please try again later
