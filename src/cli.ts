@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Io, ParsedArgs, parseArgs, UsageError } from './cli/args';
 import { generateKeyCommand } from './cli/generate-key';
-import { loadEnvFile } from './config/env-file';
+import { loadEnvironment } from './config/env-file';
 
 const USAGE = `Tollgate operator commands. Run with: npm run -s cli -- <command> [options]
 The database and secrets come from the same environment variables as the server (DB_TYPE, SQLITE_PATH,
@@ -72,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
 
 if (require.main === module) {
   // The same .env as the server, so that the CLI finds the same database and secret.
-  loadEnvFile();
+  loadEnvironment();
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {

@@ -1,11 +1,9 @@
 import 'reflect-metadata';
 import type { Logger } from 'pino';
-import { createApp } from './app.factory';
 import { writeAfterLogs } from './common/logger';
 import { maskUrlPasswords } from './common/mask-url';
-import { loadEnvFile } from './config/env-file';
+import { loadEnvironment } from './config/env-file';
 import { validateEnv } from './config/env.validation';
-import { BootstrapService } from './keys/bootstrap.service';
 import { startupBanner, serviceUrls } from './startup-banner';
 
 const ANOTHER_ADMIN_KEY = 'npm run cli -- create-admin-key --name <name>';
@@ -13,12 +11,15 @@ const ANOTHER_ADMIN_KEY = 'npm run cli -- create-admin-key --name <name>';
 async function bootstrap(): Promise<void> {
   let env;
   try {
-    loadEnvFile();
+    loadEnvironment();
     env = validateEnv(process.env);
   } catch (err) {
     process.stderr.write(`${maskUrlPasswords((err as Error).message)}\n`);
     process.exit(1);
   }
+  // Loaded only now: the application module reads its configuration when it is imported, after .env.
+  const { createApp } = await import('./app.factory');
+  const { BootstrapService } = await import('./keys/bootstrap.service');
   const app = await createApp();
   await app.listen({ port: env.PORT, host: env.HOST });
   const log = app.getHttpAdapter().getInstance().log as unknown as Logger;

@@ -9,7 +9,7 @@ describe('key authentication and scopes', () => {
 
   beforeAll(async () => {
     server = await TestServer.start({
-      env: { BODY_LIMIT_BYTES: '4096', TRUST_PROXY: 'true', API_KEY_HEADER: 'IM-API-KEY', AUTH_FAILURE_LIMIT: '100000' },
+      env: { BODY_LIMIT_BYTES: '4096', TRUST_PROXY: '1', API_KEY_HEADER: 'IM-API-KEY', AUTH_FAILURE_LIMIT: '100000' },
     });
     issued.push(server.adminKey);
   });

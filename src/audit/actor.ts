@@ -17,7 +17,7 @@ export function actorOf(request: FastifyRequest): Actor {
     keyId: request.auth?.key.id ?? null,
     consumerId: request.auth?.key.consumer?.id ?? null,
     scopes: request.auth?.key.scopes ?? [],
-    ip: request.ip ?? null,
+    ip: request.auth?.ip ?? request.ip ?? null,
     requestId: String(request.id),
   };
 }

@@ -5,6 +5,7 @@ import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { AuthFailureLimiter } from './auth-failure.limiter';
+import { normalizeIp } from './ip-matcher';
 import { KeyVerifier, VerifyOutcome } from './key-verifier.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RouteAccessReader } from './route-access';
@@ -27,6 +28,8 @@ export function extractKey(request: FastifyRequest, extraHeader?: string): strin
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   private readonly extraHeader?: string;
+  /** Names the headers this server reads, including a configured API_KEY_HEADER. */
+  private readonly missingKeyMessage: string;
 
   constructor(
     private readonly routes: RouteAccessReader,
@@ -35,7 +38,9 @@ export class ApiKeyGuard implements CanActivate {
     private readonly metrics: MetricsService,
     @Inject(ConfigService) config: ConfigService<EnvironmentVariables, true>,
   ) {
-    this.extraHeader = config.get('API_KEY_HEADER', { infer: true })?.toLowerCase();
+    const extra = config.get('API_KEY_HEADER', { infer: true });
+    this.extraHeader = extra?.toLowerCase();
+    this.missingKeyMessage = `No API key was sent: use the X-API-Key header${extra ? `, the ${extra} header` : ''} or Authorization: Bearer`;
   }
 
   /** Synchronous on a cache hit: the hot path awaits nothing. */
@@ -43,17 +48,18 @@ export class ApiKeyGuard implements CanActivate {
     if (this.routes.of(context).isPublic) return true;
     // getArgByIndex, not switchToHttp(): the latter allocates an adapter object per call.
     const request = context.getArgByIndex<FastifyRequest>(0);
-    const ip = request.ip;
+    // After TRUST_PROXY; `::ffff:a.b.c.d` counts as a.b.c.d for allowlists and the failure limit alike.
+    const ip = normalizeIp(request.ip);
     const key = extractKey(request, this.extraHeader);
     if (!key) {
       this.observe(request, ErrorCode.MISSING_API_KEY, null);
-      return this.fail(ErrorCode.MISSING_API_KEY, ip);
+      return this.fail(ErrorCode.MISSING_API_KEY, ip, this.missingKeyMessage);
     }
     const from = { ip, origin: typeof request.headers.origin === 'string' ? request.headers.origin : undefined };
     const outcome = this.verifier.verify(key, from);
-    if (!(outcome instanceof Promise)) return this.finish(request, outcome);
+    if (!(outcome instanceof Promise)) return this.finish(request, outcome, ip);
     return outcome.then(
-      (resolved) => this.finish(request, resolved),
+      (resolved) => this.finish(request, resolved, ip),
       (err) => {
         this.observe(request, err instanceof AppException ? err.code : ErrorCode.INTERNAL_ERROR, null);
         throw err;
@@ -61,10 +67,10 @@ export class ApiKeyGuard implements CanActivate {
     );
   }
 
-  private finish(request: FastifyRequest, outcome: VerifyOutcome): boolean | Promise<never> {
+  private finish(request: FastifyRequest, outcome: VerifyOutcome, ip: string): boolean | Promise<never> {
     this.observe(request, outcome.ok ? 'VALID' : outcome.code, outcome.key?.id ?? null);
-    if (!outcome.ok) return this.fail(outcome.code, request.ip);
-    request.auth = { key: outcome.key, ip: request.ip };
+    if (!outcome.ok) return this.fail(outcome.code, ip);
+    request.auth = { key: outcome.key, ip };
     return true;
   }
 
@@ -75,13 +81,13 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   /** Failed attempts count against the client IP; past the limit the answer becomes 429 so guessing is slow. */
-  private async fail(code: ErrorCode, ip: string): Promise<never> {
+  private async fail(code: ErrorCode, ip: string, message?: string): Promise<never> {
     const retryAfter = await this.failures.record(ip);
     if (retryAfter !== null) {
       throw new AppException(ErrorCode.RATE_LIMIT_EXCEEDED, 'Too many failed authentication attempts from this address', {
         retryAfter,
       });
     }
-    throw new AppException(code);
+    throw new AppException(code, message);
   }
 }
