@@ -22,15 +22,24 @@ describe('KeyCache', () => {
 
   beforeEach(() => (now = 0));
 
-  it('serves fresh entries, then only stale ones after the TTL, then nothing', () => {
+  it('serves a record while fresh, then serves it and asks for one refresh at a time, then drops it', () => {
     const c = make();
     c.set('h1', key('k1'));
-    expect(c.get('h1')?.id).toBe('k1');
+    const fresh = c.lookup('h1')!;
+    expect(fresh.key.id).toBe('k1');
+    expect(c.claimRefresh(fresh)).toBe(false);
     now = 1000;
-    expect(c.get('h1')).toBeUndefined();
-    expect(c.getStale('h1')?.id).toBe('k1');
+    const old = c.lookup('h1')!;
+    expect(old.key.id).toBe('k1');
+    expect(c.claimRefresh(old)).toBe(true);
+    expect(c.claimRefresh(c.lookup('h1')!)).toBe(false);
+    // The refresh failed: still served, retried a little later.
+    c.refreshFailed('h1', old);
+    expect(c.claimRefresh(c.lookup('h1')!)).toBe(false);
+    now = 2000;
+    expect(c.claimRefresh(c.lookup('h1')!)).toBe(true);
     now = 5000;
-    expect(c.getStale('h1')).toBeUndefined();
+    expect(c.lookup('h1')).toBeUndefined();
   });
 
   it('is bounded and evicts the least recently used', () => {
@@ -38,11 +47,11 @@ describe('KeyCache', () => {
     c.set('h1', key('k1'));
     c.set('h2', key('k2'));
     c.set('h3', key('k3'));
-    c.get('h1');
+    c.lookup('h1');
     c.set('h4', key('k4'));
     expect(c.size).toBe(3);
-    expect(c.get('h2')).toBeUndefined();
-    expect(c.get('h1')?.id).toBe('k1');
+    expect(c.lookup('h2')).toBeUndefined();
+    expect(c.lookup('h1')?.key.id).toBe('k1');
   });
 
   it('invalidates by key id and by consumer id', () => {
@@ -51,11 +60,10 @@ describe('KeyCache', () => {
     c.set('h2', key('k2', 'a'));
     c.set('h3', key('k3', 'b'));
     c.invalidateKey('k3');
-    expect(c.get('h3')).toBeUndefined();
+    expect(c.lookup('h3')).toBeUndefined();
     c.invalidateConsumer('a');
-    expect(c.get('h1')).toBeUndefined();
-    expect(c.get('h2')).toBeUndefined();
-    expect(c.getStale('h1')).toBeUndefined();
+    expect(c.lookup('h1')).toBeUndefined();
+    expect(c.lookup('h2')).toBeUndefined();
   });
 
   it('remembers unknown hashes briefly, in bounded space', () => {
@@ -81,9 +89,64 @@ describe('KeyCache', () => {
 
   it('counts hits and misses', () => {
     const c = make();
-    c.get('nope');
+    c.lookup('nope');
     c.set('h1', key('k1'));
-    c.get('h1');
+    c.lookup('h1');
     expect([c.hits, c.misses]).toEqual([1, 1]);
+  });
+
+  describe('a fill that began before an invalidation cannot land after it', () => {
+    it('by key: a read of the key from before its revocation is discarded', () => {
+      const c = make({ max: 10 });
+      c.set('h1', key('k1'));
+      const ticket = c.beginFill();
+      c.invalidateKey('k1');
+      expect(c.completeFill(ticket, 'h1', key('k1'))).toBe(false);
+      expect(c.lookup('h1')).toBeUndefined();
+      // A read that began after the invalidation lands.
+      const later = c.beginFill();
+      expect(c.completeFill(later, 'h1', key('k1'))).toBe(true);
+      expect(c.lookup('h1')?.key.id).toBe('k1');
+    });
+
+    it('by consumer, by hash and by a full clear', () => {
+      const c = make({ max: 10 });
+      let t = c.beginFill();
+      c.invalidateConsumer('a');
+      expect(c.completeFill(t, 'h1', key('k1', 'a'))).toBe(false);
+      t = c.beginFill();
+      c.invalidateConsumer('b');
+      expect(c.completeFill(t, 'h1', key('k1', 'a'))).toBe(true);
+
+      t = c.beginFill();
+      c.forgetMissing('h9');
+      expect(c.completeFill(t, 'h9', undefined)).toBe(false);
+      expect(c.isKnownMissing('h9')).toBe(false);
+
+      t = c.beginFill();
+      c.clear();
+      expect(c.completeFill(t, 'h2', key('k2'))).toBe(false);
+      expect(c.size).toBe(0);
+    });
+
+    it('with fills overlapping, each is judged by its own start', () => {
+      const c = make({ max: 10 });
+      const early = c.beginFill();
+      c.invalidateKey('k1');
+      const late = c.beginFill();
+      expect(c.completeFill(late, 'h1', key('k1'))).toBe(true);
+      expect(c.completeFill(early, 'h2', key('k2'))).toBe(true);
+      const again = c.beginFill();
+      c.invalidateKey('k2');
+      expect(c.completeFill(again, 'h2', key('k2'))).toBe(false);
+    });
+
+    it('a fill that found nothing is remembered as missing', () => {
+      const c = make();
+      c.set('h1', key('k1'));
+      expect(c.completeFill(c.beginFill(), 'h1', undefined)).toBe(true);
+      expect(c.lookup('h1')).toBeUndefined();
+      expect(c.isKnownMissing('h1')).toBe(true);
+    });
   });
 });

@@ -1,15 +1,16 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { AppException } from '../common/app.exception';
 import { isDatabaseUnavailable } from '../common/db-errors';
 import { ErrorCode } from '../common/error-code';
 import { Consumer } from '../consumers/consumer.entity';
+import { Transactions } from '../database/transactions';
 import { ApiKey } from '../keys/api-key.entity';
 import { Plan } from '../plans/plan.entity';
 import type { AuthKey } from './auth-key';
 import { IpMatcher } from './ip-matcher';
-import { KeyCache } from './key-cache';
+import { KeyCache, KeyCacheEntry } from './key-cache';
 import { parseKey } from './key-format';
 import { KeyHasher } from './key-hasher';
 
@@ -43,25 +44,42 @@ export function toAuthKey(key: ApiKey, consumer: Consumer | null, plan: Plan | n
   };
 }
 
-/** Resolves a presented key to its record (cache first) and applies every check that is not a scope. */
+/** A key row with its consumer and plan, as one joined read returns them. */
+type KeyRow = ApiKey & { consumer: Consumer | null; plan: Plan | null };
+
+/** Reads of a key never seen that are retried when an invalidation lands while they run. */
+const FILL_ATTEMPTS = 3;
+
+/**
+ * Resolves a presented key to its record and applies every check that is not a scope. Cached records
+ * are served at once and refreshed in the background when old (see KeyCache); the database is asked on
+ * the request path only for a key this instance has not seen, once per key however many requests wait.
+ */
 @Injectable()
 export class KeyVerifier {
+  private readonly logger = new Logger(KeyVerifier.name);
+  private readonly loading = new Map<string, Promise<AuthKey | undefined>>();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cache: KeyCache,
     private readonly hasher: KeyHasher,
+    private readonly tx: Transactions,
   ) {}
 
   /**
-   * Resolves a presented key. Synchronous when no I/O is needed (malformed key, cache hit, known-missing),
-   * so that the guard awaits nothing on the hot path; a promise when the database must be asked.
+   * Resolves a presented key. Synchronous when no I/O is needed (malformed key, cached record,
+   * known-missing), so that the guard awaits nothing on the hot path; a promise when the database must be asked.
    */
   verify(plaintext: string, from: RequestOrigin, now = Date.now()): VerifyOutcome | Promise<VerifyOutcome> {
     // Shape and checksum first: a mistyped or made-up key costs no lookup at all.
     if (!parseKey(plaintext)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
     const hash = this.hasher.hash(plaintext);
-    const key = this.cache.get(hash);
-    if (key) return this.outcome(key, from, now);
+    const entry = this.cache.lookup(hash);
+    if (entry) {
+      if (this.cache.claimRefresh(entry)) this.refresh(hash, entry);
+      return this.outcome(entry.key, from, now);
+    }
     if (this.cache.isKnownMissing(hash)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
     return this.verifyFromDatabase(plaintext, hash, from, now);
   }
@@ -69,16 +87,11 @@ export class KeyVerifier {
   private async verifyFromDatabase(plaintext: string, hash: string, from: RequestOrigin, now: number): Promise<VerifyOutcome> {
     let key: AuthKey | undefined;
     try {
-      key = await this.load(plaintext, hash);
+      key = await this.fill(plaintext, hash);
     } catch (err) {
-      const stale = isDatabaseUnavailable(err) ? this.cache.getStale(hash) : undefined;
-      if (!stale) throw isDatabaseUnavailable(err) ? AppException.unavailable() : err;
-      key = stale;
+      throw isDatabaseUnavailable(err) ? AppException.unavailable() : err;
     }
-    if (!key) {
-      this.cache.rememberMissing(hash);
-      return { ok: false, code: ErrorCode.INVALID_API_KEY };
-    }
+    if (!key) return { ok: false, code: ErrorCode.INVALID_API_KEY };
     return this.outcome(key, from, now);
   }
 
@@ -99,27 +112,74 @@ export class KeyVerifier {
     return null;
   }
 
-  private async load(plaintext: string, currentHash: string): Promise<AuthKey | undefined> {
-    const candidates =
-      this.hasher.secrets.length === 1 ? [{ version: this.hasher.current.version, hash: currentHash }] : this.hasher.candidates(plaintext);
-    const rows = await this.dataSource
+  /** One read per key never seen, shared by every request that presents it meanwhile. */
+  private fill(plaintext: string, hash: string): Promise<AuthKey | undefined> {
+    let pending = this.loading.get(hash);
+    if (!pending) {
+      pending = this.load(plaintext, hash).finally(() => this.loading.delete(hash));
+      this.loading.set(hash, pending);
+    }
+    return pending;
+  }
+
+  private async load(plaintext: string, hash: string): Promise<AuthKey | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const ticket = this.cache.beginFill();
+      let key: AuthKey | undefined;
+      try {
+        key = await this.read(plaintext, hash);
+      } catch (err) {
+        this.cache.abortFill(ticket);
+        throw err;
+      }
+      // Changed while we read (revoked, suspended, …): read again, so the answer is not older than the change.
+      if (this.cache.completeFill(ticket, hash, key) || attempt >= FILL_ATTEMPTS) return key;
+    }
+  }
+
+  /** Off the request path: the cached record keeps answering until the new one lands or is dropped. */
+  private refresh(hash: string, entry: KeyCacheEntry): void {
+    const ticket = this.cache.beginFill();
+    this.readRow([hash]).then(
+      (row) => {
+        entry.refreshing = false;
+        this.cache.completeFill(ticket, hash, row ? toAuthKey(row, row.consumer, row.plan) : undefined);
+      },
+      (err: Error) => {
+        this.cache.abortFill(ticket);
+        this.cache.refreshFailed(hash, entry);
+        if (!isDatabaseUnavailable(err)) this.logger.warn(`key record refresh failed: ${err.message}`);
+      },
+    );
+  }
+
+  private async read(plaintext: string, currentHash: string): Promise<AuthKey | undefined> {
+    const hashes = this.hasher.secrets.length === 1 ? [currentHash] : this.hasher.candidates(plaintext).map((c) => c.hash);
+    const row = await this.readRow(hashes);
+    if (!row) return undefined;
+    if (row.hash !== currentHash) await this.rehash(row.id, currentHash);
+    return toAuthKey(row, row.consumer, row.plan);
+  }
+
+  /** The key, its consumer and the consumer's plan in one read. */
+  private async readRow(hashes: string[]): Promise<KeyRow | undefined> {
+    const rows = (await this.dataSource
       .getRepository(ApiKey)
       .createQueryBuilder('k')
       .addSelect(['k.hash', 'k.hashVersion'])
-      .where({ hash: In(candidates.map((c) => c.hash)) })
-      .getMany();
+      .leftJoinAndMapOne('k.consumer', Consumer, 'c', 'c.id = k.consumerId')
+      .leftJoinAndMapOne('k.plan', Plan, 'p', 'p.id = c.planId')
+      .where({ hash: hashes.length === 1 ? hashes[0] : In(hashes) })
+      .getMany()) as KeyRow[];
     const row = rows[0];
     if (!row) return undefined;
-    if (row.hash !== currentHash) {
-      // Found under an older secret: move it to the current one so the old secret can be retired.
-      await this.dataSource
-        .getRepository(ApiKey)
-        .update({ id: row.id }, { hash: currentHash, hashVersion: this.hasher.current.version });
-    }
-    const consumer = row.consumerId ? await this.dataSource.getRepository(Consumer).findOneBy({ id: row.consumerId }) : null;
-    const plan = consumer?.planId ? await this.dataSource.getRepository(Plan).findOneBy({ id: consumer.planId }) : null;
-    const key = toAuthKey(row, consumer, plan);
-    this.cache.set(currentHash, key);
-    return key;
+    row.consumer ??= null;
+    row.plan ??= null;
+    return row;
+  }
+
+  /** Found under an older secret: move it to the current one so the old secret can be retired. */
+  private async rehash(id: string, hash: string): Promise<void> {
+    await this.tx.run((m) => m.getRepository(ApiKey).update({ id }, { hash, hashVersion: this.hasher.current.version }));
   }
 }

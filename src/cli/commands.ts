@@ -113,7 +113,7 @@ export async function revokeKeyCommand(args: ParsedArgs, io: Io): Promise<number
       keyId = row.id;
     }
     const startedAt = Date.now();
-    const key = await app.get(ApiKeysService).revoke(cliActor('revoke-key'), 'any', keyId!);
+    const key = await app.get(ApiKeysService).revoke(null, cliActor('revoke-key'), 'any', keyId!);
     const already = key.revokedAt !== null && new Date(key.revokedAt).getTime() < startedAt;
     if (opts.flag('json')) io.out(JSON.stringify({ ...key, alreadyRevoked: already }));
     else io.out(already ? `Key ${key.id} "${key.name}" was already revoked at ${key.revokedAt}.` : `Revoked key ${key.id} "${key.name}" at ${key.revokedAt}.`);

@@ -64,7 +64,8 @@ export class ConsumersController {
   @ApiOperation({
     operationId: 'deleteConsumer',
     summary: 'Delete a consumer and its keys',
-    description: 'Refused with CONFLICT when the consumer has usage or billing history; suspend it instead.',
+    description:
+      'Refused with CONFLICT when the consumer has usage or billing history; suspend it instead. Request counts of its keys that an instance has buffered but not yet written (at most about one flush interval of them) are discarded when written: a deleted consumer has no usage rows.',
   })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the consumer has history' })

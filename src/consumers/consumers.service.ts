@@ -120,6 +120,8 @@ export class ConsumersService {
   /**
    * Deletes a consumer and its keys. Financial history is never orphaned: a consumer with usage or a
    * closed billing period cannot be deleted (suspend it instead); open periods without usage go with it.
+   * Counts still buffered by any instance are dropped by the flush once the consumer is gone (see
+   * writeUsageBatch), so no usage row outlives its consumer.
    */
   async remove(actor: Actor, id: string): Promise<void> {
     await this.tx.run(async (m) => {

@@ -165,7 +165,7 @@ export class ApiKeysService {
   async update(caller: AuthKey, actor: Actor, scope: KeyScope, id: string, dto: UpdateKeyDto): Promise<ApiKeyDto> {
     const out = await this.tx.run(async (m) => {
       const key = await this.find(m, scope, id, true);
-      this.refuseOutranked(caller.scopes, key);
+      this.refuseOutOfBounds(caller, key);
       this.validateFields(key.kind, {
         ...dto,
         allowedOrigins: dto.allowedOrigins ?? (key.kind === 'publishable' ? key.allowedOrigins : dto.allowedOrigins),
@@ -184,9 +184,7 @@ export class ApiKeysService {
       if (dto.allowedOrigins !== undefined) key.allowedOrigins = dto.allowedOrigins;
       if (dto.rateLimits !== undefined) key.rateLimits = dto.rateLimits.map((r) => ({ name: r.name, limit: r.limit, windowSeconds: r.windowSeconds }));
       if (dto.metadata !== undefined) key.metadata = dto.metadata;
-      if (caller.kind !== 'admin' && caller.expiresAt !== null && (key.expiresAt === null || key.expiresAt.getTime() > caller.expiresAt)) {
-        throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot outlive the key that changes it');
-      }
+      this.refuseOutliving(caller, key.expiresAt);
       key.updatedAt = new Date();
       await m.save(ApiKey, key);
       const after = toKeyDto(key);
@@ -198,11 +196,12 @@ export class ApiKeysService {
     return out;
   }
 
-  async revoke(actor: Actor, scope: KeyScope, id: string): Promise<ApiKeyDto> {
+  /** `caller` null: the operator's command line, which holds every scope. */
+  async revoke(caller: AuthKey | null, actor: Actor, scope: KeyScope, id: string): Promise<ApiKeyDto> {
     const out = await this.tx.run(async (m) => {
       const key = await this.find(m, scope, id, true);
+      if (caller) this.refuseOutOfBounds(caller, key);
       if (key.revokedAt) return toKeyDto(key);
-      this.refuseOutranked(actor.scopes, key);
       if (key.kind === 'admin' && key.scopes.includes('*')) await this.keepOneRootKey(m, key.id);
       key.revokedAt = new Date();
       key.updatedAt = key.revokedAt;
@@ -217,8 +216,10 @@ export class ApiKeysService {
   }
 
   /**
-   * Issues a new key with the same consumer, kind, environment, scopes, limits and metadata; the old
-   * key keeps working for the grace period, then answers KEY_EXPIRED.
+   * Issues a new key with the same consumer, kind, environment, scopes, limits, metadata and expiry; the
+   * old key keeps working for the grace period, then answers KEY_EXPIRED. A key already in a rotation's
+   * grace period is not rotated again: its expiry is now the grace deadline, which a second successor
+   * would inherit, so the caller rotates the successor instead.
    */
   async rotate(caller: AuthKey, actor: Actor, scope: KeyScope, id: string, graceSeconds = 0): Promise<CreatedApiKeyDto> {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
@@ -231,7 +232,14 @@ export class ApiKeysService {
       const now = new Date();
       if (old.revokedAt) throw AppException.conflict('A revoked key cannot be rotated');
       if (old.expiresAt && old.expiresAt <= now) throw AppException.conflict('An expired key cannot be rotated');
+      this.refuseOutOfBounds(caller, old);
+      // The new key has the old key's scopes and expiry: the caller must be able to create it.
       if (old.kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, old.scopes);
+      this.refuseOutliving(caller, old.expiresAt);
+      const successor = await m.getRepository(ApiKey).findOne({ select: { id: true }, where: { rotatedFromId: old.id } });
+      if (successor) {
+        throw AppException.conflict(`This key was already rotated and is in its grace period; rotate its successor ${successor.id} instead`);
+      }
       const generated = generateKey(this.prefix, old.environment);
       plaintext = generated.key;
       hash = this.hasher.hash(plaintext);
@@ -291,13 +299,32 @@ export class ApiKeysService {
   }
 
   /**
-   * An admin key is managed only by a key that holds every scope it holds: otherwise a `keys:write` key
-   * could revoke, re-restrict or expire the keys above it. (Rotation already requires this, since it
-   * hands out a new key with the same scopes.)
+   * The bounds of create hold on every route that changes a key. A key is managed only by a key that
+   * holds every scope it holds, or a `keys:write` key could revoke, re-restrict or expire the keys above
+   * it: admin keys by admin keys (operators manage every consumer key); consumer keys by keys of their
+   * own consumer (the route's scope already hides the others) in the same environment.
    */
-  private refuseOutranked(callerScopes: readonly string[], target: ApiKey): void {
-    if (target.kind === 'admin' && !isSubset(target.scopes, callerScopes)) {
-      throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot change an admin key that holds scopes it does not hold');
+  private refuseOutOfBounds(caller: AuthKey, target: ApiKey): void {
+    if (caller.kind === 'admin') {
+      if (target.kind === 'admin' && !isSubset(target.scopes, caller.scopes)) {
+        throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot change an admin key that holds scopes it does not hold');
+      }
+      return;
+    }
+    if (target.consumerId !== caller.consumer?.id) throw AppException.notFound('API key');
+    if (target.environment !== caller.environment) {
+      throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, `A ${caller.environment} key can only manage ${caller.environment} keys`);
+    }
+    if (!isSubset(target.scopes, caller.scopes)) {
+      throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot change a key that holds scopes it does not hold');
+    }
+  }
+
+  /** A consumer key never obtains, by create, rotate or change, a key that outlives itself. */
+  private refuseOutliving(caller: AuthKey, expiresAt: Date | null): void {
+    if (caller.kind === 'admin' || caller.expiresAt === null) return;
+    if (expiresAt === null || expiresAt.getTime() > caller.expiresAt) {
+      throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot obtain a key that outlives it');
     }
   }
 

@@ -90,8 +90,8 @@ export class KeysController {
   @ApiOkResponse({ type: ApiKeyDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the last admin key with * cannot be revoked' })
-  revoke(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
-    return this.keys.revoke(actor, 'any', id);
+  revoke(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
+    return this.keys.revoke(auth.key, actor, 'any', id);
   }
 
   @Post('keys/:id/rotate')
@@ -103,7 +103,7 @@ export class KeysController {
   })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the key is revoked or expired' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the key is revoked, expired, or already rotated (in its grace period: rotate its successor)' })
   rotate(
     @CurrentAuth() auth: AuthContext,
     @CurrentActor() actor: Actor,

@@ -61,19 +61,28 @@ export class MeKeysController {
   @Post(':id/revoke')
   @HttpCode(200)
   @RequireScopes('keys:write')
-  @ApiOperation({ operationId: 'revokeMyKey', summary: "Revoke one of the calling consumer's keys" })
+  @ApiOperation({
+    operationId: 'revokeMyKey',
+    summary: "Revoke one of the calling consumer's keys",
+    description: "Only a key in the calling key's environment whose scopes are a subset of the calling key's; otherwise 403 INSUFFICIENT_PERMISSIONS.",
+  })
   @ApiOkResponse({ type: ApiKeyDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
   revoke(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
-    return this.keys.revoke(actor, own(auth), id);
+    return this.keys.revoke(auth.key, actor, own(auth), id);
   }
 
   @Post(':id/rotate')
   @RequireScopes('keys:write')
-  @ApiOperation({ operationId: 'rotateMyKey', summary: "Rotate one of the calling consumer's keys" })
+  @ApiOperation({
+    operationId: 'rotateMyKey',
+    summary: "Rotate one of the calling consumer's keys",
+    description:
+      "Only a key in the calling key's environment whose scopes are a subset of the calling key's and that expires no later than the calling key; otherwise 403 INSUFFICIENT_PERMISSIONS. The new key keeps the rotated key's expiresAt.",
+  })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the key is revoked or expired' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the key is revoked, expired, or already rotated (in its grace period: rotate its successor)' })
   rotate(
     @CurrentAuth() auth: AuthContext,
     @CurrentActor() actor: Actor,

@@ -17,6 +17,7 @@ describe('usage SQL on SQLite', () => {
   beforeEach(async () => {
     ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:', migrations: [InitialSchema1764000000000, UsageMetering1764200000001, BillingUsageTotals1764300000001] }).initialize();
     await ds.runMigrations();
+    await insertConsumer('cons_1');
   });
   afterEach(async () => {
     await ds.destroy();
@@ -31,6 +32,11 @@ describe('usage SQL on SQLite', () => {
     quantity: 1,
     ...over,
   });
+  const insertConsumer = (id: string) =>
+    ds.query(
+      `INSERT INTO consumers (id, name, metadata, status, billing_anchor_day, created_at, updated_at) VALUES (?, 'c', '{}', 'active', 1, ?, ?)`,
+      [id, sqlTime(new Date(T0)), sqlTime(new Date(T0))],
+    );
   const rollups = () => ds.query('SELECT consumer_id, bucket, metric, key_id, quantity FROM usage_rollups ORDER BY bucket, metric, key_id');
   const insertKey = (id: string) =>
     ds.query(
@@ -49,6 +55,12 @@ describe('usage SQL on SQLite', () => {
       { consumer_id: 'cons_1', bucket: T0 / 60_000, metric: 'requests', key_id: 'key_a', quantity: 3 },
       { consumer_id: 'cons_1', bucket: T0 / 60_000, metric: 'tokens', key_id: 'key_a', quantity: 40 },
     ]);
+  });
+
+  it('leaves out the counts of consumers that no longer exist', async () => {
+    await ds.transaction((m) => writeUsageBatch(m, { id: 'f1', rows: [row(), row({ consumer_id: 'cons_gone', quantity: 5 })], lastUsed: null, oldestAt: T0 }));
+    expect(await rollups()).toEqual([{ consumer_id: 'cons_1', bucket: T0 / 60_000, metric: 'requests', key_id: 'key_a', quantity: 1 }]);
+    expect(await ds.query('SELECT consumer_id, quantity FROM usage_daily_totals')).toEqual([{ consumer_id: 'cons_1', quantity: 1 }]);
   });
 
   it('sets lastUsedAt of the batch keys, never backwards', async () => {
