@@ -54,7 +54,7 @@ export class MemoryCounterStore implements CounterStore {
     return this.counters.size;
   }
 
-  increment(key: string, ttl: number, limit: number): Promise<CounterRecord> {
+  increment(key: string, ttl: number, limit: number, _blockDuration?: number, _throttlerName?: string): Promise<CounterRecord> {
     try {
       return Promise.resolve(this.incrementSync(key, ttl, limit, 1));
     } catch (err) {

@@ -122,7 +122,7 @@ export class RedisCounterStore implements CounterStore {
     return this.outage.degraded;
   }
 
-  increment(key: string, ttl: number, limit: number): Promise<CounterRecord> {
+  increment(key: string, ttl: number, limit: number, _blockDuration?: number, _throttlerName?: string): Promise<CounterRecord> {
     return this.enqueue(key, ttl, limit, 1);
   }
 
