@@ -1,6 +1,6 @@
 import { adminKeyWith, consumerWithKey } from './support/fixtures';
 import { insertPlan, rawSql, type RawSql } from './support/raw-sql';
-import { TestServer } from './support/server';
+import { TestServer, USE_MYSQL } from './support/server';
 
 const MINUTE = 60_000;
 const month = (offset: number, day = 1): number => {
@@ -93,6 +93,35 @@ describe('quotas', () => {
     expect(again.body.results.map((r: any) => r.status)).toEqual(['duplicate', 'rejected']);
     const me = await server.get('/v1/me', plaintext);
     expect(me.body.quotas).toEqual([expect.objectContaining({ metric: 'tokens', limit: 100, used: 100, remaining: 0 })]);
+  });
+
+  it('gives the quota back when the batch is not stored, so that a retried batch is charged once', async () => {
+    const { consumer } = await onPlan([{ metric: 'tokens', limit: 100, period: 'month' }]);
+    const writer = await server.post(`/v1/admin/consumers/${consumer.id}/keys`, { name: 'w', scopes: ['usage:write'] }, server.adminKey);
+    const plaintext = writer.body.key;
+    const batch = { events: [{ metric: 'tokens', quantity: 30, idempotencyKey: 'r1' }, { metric: 'tokens', quantity: 20, idempotencyKey: 'r2' }] };
+    // The insert of this consumer's events fails inside the transaction, after the quota was taken.
+    const trigger = `quota_refund_${consumer.id.replace(/[^A-Za-z0-9]/g, '')}`;
+    await sql.run(
+      USE_MYSQL
+        ? `CREATE TRIGGER ${trigger} BEFORE INSERT ON usage_events FOR EACH ROW BEGIN IF NEW.consumer_id = '${consumer.id}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF; END`
+        : `CREATE TRIGGER ${trigger} BEFORE INSERT ON usage_events WHEN NEW.consumer_id = '${consumer.id}' BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+    );
+    try {
+      const failed = await server.post('/v1/usage/events', batch, plaintext);
+      expect(failed.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      await sql.run(`DROP TRIGGER ${trigger}`);
+    }
+    const retried = await server.post('/v1/usage/events', batch, plaintext);
+    expect(retried.body.results.map((r: any) => r.status)).toEqual(['accepted', 'accepted']);
+    // Concurrent copies of one batch: one stores it, the others find duplicates, and none charges again.
+    const copies = await Promise.all(
+      [1, 2, 3, 4].map(() => server.post('/v1/usage/events', { events: [{ metric: 'tokens', quantity: 10, idempotencyKey: 'r3' }] }, plaintext)),
+    );
+    expect(copies.map((r) => r.body.results[0].status).sort()).toEqual(['accepted', 'duplicate', 'duplicate', 'duplicate']);
+    const me = await server.get('/v1/me', plaintext);
+    expect(me.body.quotas).toEqual([expect.objectContaining({ metric: 'tokens', limit: 100, used: 60, remaining: 40 })]);
   });
 
   it('does not limit consumers whose plan has no requests quota', async () => {

@@ -223,6 +223,25 @@ describe('rate limits', () => {
     expectRefused(await server.get('/v1/me/ping', plaintext));
   });
 
+  it("does not throttle a verifying gateway by the default, only by limits its key was given", async () => {
+    const gateway = await adminKeyWith(server, ['keys:verify']);
+    const { plaintext } = await keyWith(BIG);
+    // The consumer's own default (6) refuses its key, not the gateway's verify calls.
+    const answers = [];
+    for (let i = 0; i < DEFAULT_LIMIT * 2; i++) answers.push(await server.post('/v1/keys/verify', { key: plaintext, cost: 0 }, gateway));
+    expect(answers.map((r) => r.status)).toEqual(Array(DEFAULT_LIMIT * 2).fill(200));
+    expect(answers.every((r) => r.body.valid === true)).toBe(true);
+    expect(answers[0].headers.get('ratelimit-policy')).toBeNull();
+    // The same key is still limited by the default on every other route.
+    for (let i = 0; i < DEFAULT_LIMIT; i++) expect((await server.get('/v1/admin/consumers?limit=1', await adminKeyWith(server, ['consumers:read']))).status).toBe(200);
+
+    const sized = await adminKeyWith(server, ['keys:verify'], { rateLimits: [{ name: 'gateway', limit: 2, windowSeconds: 60 }] });
+    expect((await server.post('/v1/keys/verify', { key: plaintext, cost: 0 }, sized)).status).toBe(200);
+    const second = await server.post('/v1/keys/verify', { key: plaintext, cost: 0 }, sized);
+    expect(second.headers.get('ratelimit-policy')).toBe('"gateway";q=2;w=60');
+    expectRefused(await server.post('/v1/keys/verify', { key: plaintext, cost: 0 }, sized));
+  });
+
   it('answers 429 after repeated failed authentications from one address, and still serves valid keys from it', async () => {
     const { plaintext } = await keyWith();
     const bad = `${plaintext.slice(0, -8)}AAAAAAAA`;

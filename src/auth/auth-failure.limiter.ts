@@ -23,7 +23,7 @@ export class AuthFailureLimiter {
 
   /** Records one failure; returns seconds to wait when the address is over its limit, else null. */
   async record(ip: string): Promise<number | null> {
-    const [r] = await this.store.hit([{ key: `authfail:${ip}`, limit: this.limit, windowMs: this.windowMs, cost: 1 }]);
-    return r.allowed ? null : Math.max(1, Math.ceil(r.resetMs / 1000));
+    const r = await this.store.increment(`authfail:${ip}`, this.windowMs, this.limit, this.windowMs, 'auth-failure');
+    return r.isBlocked ? Math.max(1, r.timeToBlockExpire) : null;
   }
 }

@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Actor, SYSTEM_ACTOR } from '../audit/actor';
 import { AuditService } from '../audit/audit.service';
-import { isDeadlock, isDuplicateKey } from '../common/db-errors';
+import { isDuplicateKey } from '../common/db-errors';
+import { retryingDeadlocks } from '../database/retry';
 import { newId } from '../common/ids';
 import { isMysql, sqlTime, toDate } from '../database/sql';
 import { Transactions } from '../database/transactions';
@@ -155,14 +156,7 @@ export class BillingCloser {
    */
   private async batchTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
     if (!isMysql(this.dataSource)) return this.tx.run(work);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.dataSource.transaction('READ COMMITTED', work);
-      } catch (err) {
-        if (attempt >= 4 || !isDeadlock(err)) throw err;
-        await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 20));
-      }
-    }
+    return retryingDeadlocks(() => this.dataSource.transaction('READ COMMITTED', work));
   }
 
   private async lock(m: EntityManager, where: string, params: unknown[], tail: string, skipLocked = false): Promise<PeriodRow[]> {

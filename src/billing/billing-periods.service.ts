@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { AppException } from '../common/app.exception';
-import { isDeadlock } from '../common/db-errors';
+import { retryingDeadlocks } from '../database/retry';
 import { newId } from '../common/ids';
 import { isMysql, sqlTime, toDate } from '../database/sql';
 import { Plan } from '../plans/plan.entity';
@@ -122,15 +122,7 @@ export class BillingPeriodsService {
       const chunk = rows.slice(i, i + ROWS_PER_INSERT);
       const sql = `INSERT INTO billing_periods (${columns}) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}${conflict}`;
       // Two instances opening the same periods at once can deadlock on the unique index; the retry finds them opened.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await db.query(sql, chunk.flat());
-          break;
-        } catch (err) {
-          if (attempt >= 3 || !isDeadlock(err)) throw err;
-          await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 20));
-        }
-      }
+      await retryingDeadlocks(() => db.query(sql, chunk.flat()), 3);
     }
     return rows.length;
   }

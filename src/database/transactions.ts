@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { isDeadlock } from '../common/db-errors';
+import { retryingDeadlocks } from './retry';
 
 /**
  * Runs a unit of work in one transaction. better-sqlite3 has one connection, so concurrent
@@ -24,14 +24,7 @@ export class Transactions {
     return result;
   }
 
-  private async withRetry<T>(work: (manager: EntityManager) => Promise<T>, attempts = 4): Promise<T> {
-    for (let i = 1; ; i++) {
-      try {
-        return await this.dataSource.transaction(work);
-      } catch (err) {
-        if (i >= attempts || !isDeadlock(err)) throw err;
-        await new Promise((r) => setTimeout(r, 10 * i + Math.random() * 20));
-      }
-    }
+  private withRetry<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return retryingDeadlocks(() => this.dataSource.transaction(work));
   }
 }

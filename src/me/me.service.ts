@@ -21,7 +21,7 @@ export class MeService {
     const [keyDto, consumer, limits, quotas] = await Promise.all([
       this.keys.get({ consumerId }, key.id),
       this.consumers.get(consumerId),
-      this.rateLimits.hit(key, 0),
+      this.rateLimits.peek(key),
       this.quotas.peekAll(key),
     ]);
     return { key: keyDto, consumer, rateLimits: this.rateLimits.states(limits), quotas };

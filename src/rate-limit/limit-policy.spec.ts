@@ -1,11 +1,11 @@
 import { buildPolicy, resolveLimits, sfString } from './limit-policy';
-import { adminKey, consumerKey } from './testing/auth-keys';
+import { adminKey, consumerKey } from '../../test/support/auth-keys';
 
 const defaults = { limit: 1000, windowSeconds: 60 };
 
 describe('resolveLimits', () => {
   it('gives a consumer without a plan the default, counted for the whole consumer', () => {
-    expect(resolveLimits(consumerKey({ consumerId: 'cons_a' }), defaults)).toEqual([
+    expect(resolveLimits(consumerKey({ consumerId: 'cons_a' }), defaults)).toMatchObject([
       { name: 'default', limit: 1000, windowSeconds: 60, scope: 'consumer', counterKey: 'c:cons_a:default:60' },
     ]);
   });
@@ -62,12 +62,12 @@ describe('resolveLimits', () => {
   });
 
   it('limits admin keys per key: their own limits, else the default', () => {
-    expect(resolveLimits(adminKey({ id: 'key_adm' }), defaults)).toEqual([
+    expect(resolveLimits(adminKey({ id: 'key_adm' }), defaults)).toMatchObject([
       { name: 'default', limit: 1000, windowSeconds: 60, scope: 'key', counterKey: 'k:key_adm:default:60' },
     ]);
     expect(
       resolveLimits(adminKey({ id: 'key_adm', keyLimits: [{ name: 'verify', limit: 50_000, windowSeconds: 1 }] }), defaults),
-    ).toEqual([{ name: 'verify', limit: 50_000, windowSeconds: 1, scope: 'key', counterKey: 'k:key_adm:verify:1' }]);
+    ).toMatchObject([{ name: 'verify', limit: 50_000, windowSeconds: 1, scope: 'key', counterKey: 'k:key_adm:verify:1' }]);
   });
 
   it('skips malformed plan rules instead of failing every request', () => {
@@ -83,16 +83,16 @@ describe('resolveLimits', () => {
 });
 
 describe('buildPolicy', () => {
-  it('precomputes the checks and the RateLimit-Policy header', () => {
+  it('precomputes the throttler requests and the RateLimit-Policy header', () => {
     const policy = buildPolicy(
       consumerKey({ id: 'key_a', consumerId: 'cons_1', keyLimits: [{ name: 'burst', limit: 20, windowSeconds: 1 }] }),
       defaults,
     );
-    expect(policy.consume).toEqual([
-      { key: 'c:cons_1:default:60', limit: 1000, windowMs: 60_000, cost: 1 },
-      { key: 'k:key_a:burst:1', limit: 20, windowMs: 1_000, cost: 1 },
+    expect(policy.limits.map((l) => [l.counterKey, l.limit, l.ttl, l.throttler.name])).toEqual([
+      ['c:cons_1:default:60', 1000, 60_000, 'default'],
+      ['k:key_a:burst:1', 20, 1_000, 'burst'],
     ]);
-    expect(policy.peek.map((c) => c.cost)).toEqual([0, 0]);
+    expect(policy.limits.map((l) => l.getTracker({}, {} as never))).toEqual(['c:cons_1', 'k:key_a']);
     expect(policy.policyHeader).toBe('"default";q=1000;w=60, "burst";q=20;w=1');
     expect(policy.itemPrefixes).toEqual(['"default";r=', '"burst";r=']);
   });

@@ -4,26 +4,43 @@ import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
   ThrottlerGuard,
+  type ThrottlerLimitDetail,
   type ThrottlerModuleOptions,
-  type ThrottlerStorage,
+  type ThrottlerRequest,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type RateLimitDecision, RateLimitService } from './rate-limit.service';
+import type { RouteLimits } from './limit-policy';
+import { type RateLimitDetail, RateLimitService } from './rate-limit.service';
+import type { CounterRecord, CounterStore } from './storage';
+
+// The throttler's metadata keys (its decorators write them; the package does not export the constants).
+const SKIP = 'THROTTLER:SKIP';
+const LIMIT = 'THROTTLER:LIMIT';
+const TTL = 'THROTTLER:TTL';
+
+/** One handleRequest call; the storage record is kept for the headers and the verdict over all limits. */
+interface LimitRequest extends ThrottlerRequest {
+  record?: CounterRecord;
+}
 
 /**
- * Third global guard: the throttler, tracked by key, never by IP.
+ * Third global guard: @nestjs/throttler's guard, tracked by key, never by IP.
  *
- * The stock guard resolves its named throttlers from module options and calls the storage once per
- * name, with a counter per route. Here the limits come from the authenticated key (its plan, its own
- * limits, or the default), all named limits of a request are applied in one store call, and a counter
- * is shared by every route. So canActivate is replaced; the module options still carry the default
- * limit and an O(1) storage for anything that uses the stock path.
+ * The stock canActivate walks the throttlers configured in ThrottlerModule; here the named limits come
+ * from the authenticated key (its plan, its own limits, or ThrottlerModule's `default` throttler), so
+ * canActivate resolves them (once per key record and route) and calls the throttler's handleRequest once
+ * per limit, each with its own tracker and key generator (consumer- or key-wide counters shared by every
+ * route) and the counter store as ThrottlerStorage. The refusal goes through throwThrottlingException,
+ * after every limit has counted the hit, so that the headers describe all of them.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  /** @SkipThrottle/@Throttle of each handler, read once; null when the route declares neither. */
+  private readonly routes = new WeakMap<object, RouteLimits | null>();
+
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
-    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    @InjectThrottlerStorage() storage: CounterStore,
     reflector: Reflector,
     private readonly limits: RateLimitService,
   ) {
@@ -31,27 +48,88 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   /**
-   * Returns a plain boolean when it can decide without waiting (public routes, the in-process store),
-   * so that Nest moves on to the next guard without an await. ThrottlerGuard types canActivate as a
-   * promise; Nest accepts either.
+   * A public route (no auth) passes with a plain `true`, so that Nest moves on without an await;
+   * ThrottlerGuard types canActivate as a promise, Nest accepts either.
    */
   override canActivate(context: ExecutionContext): Promise<boolean> {
-    return this.decide(context) as Promise<boolean>;
-  }
-
-  private decide(context: ExecutionContext): boolean | Promise<boolean> {
     // getArgByIndex, not switchToHttp(): the latter allocates an adapter object per call.
     const auth = context.getArgByIndex<FastifyRequest>(0).auth;
     // ApiKeyGuard runs first and denies every non-public route without a key: no auth means @Public().
-    if (auth === undefined) return true;
-    const decision = this.limits.apply(auth.key, 1);
-    if (decision instanceof Promise) return decision.then((d) => this.conclude(context, d));
-    return this.conclude(context, decision);
+    if (auth === undefined) return true as unknown as Promise<boolean>;
+    const policy = this.limits.policyFor(auth.key, this.routeOf(context));
+    const n = policy.limits.length;
+    if (n === 0) return true as unknown as Promise<boolean>;
+    const requests = new Array<LimitRequest>(n);
+    const pending = new Array<Promise<boolean>>(n);
+    for (let i = 0; i < n; i++) {
+      const l = policy.limits[i];
+      requests[i] = {
+        context,
+        limit: l.limit,
+        ttl: l.ttl,
+        throttler: l.throttler,
+        blockDuration: l.ttl,
+        getTracker: l.getTracker,
+        generateKey: l.generateKey,
+      };
+      pending[i] = this.handleRequest(requests[i]);
+    }
+    return Promise.all(pending).then(() => {
+      const records = new Array<CounterRecord>(n);
+      for (let i = 0; i < n; i++) records[i] = requests[i].record!;
+      const decision = this.limits.decide(auth.key, policy, records, true);
+      this.limits.setHeaders(context.getArgByIndex<FastifyReply>(1), decision);
+      if (decision.allowed) return true;
+      return this.throwThrottlingException(context, this.limits.detail(decision)).then(() => false);
+    });
   }
 
-  private conclude(context: ExecutionContext, decision: RateLimitDecision): boolean {
-    this.limits.setHeaders(context.getArgByIndex<FastifyReply>(1), decision);
-    if (!decision.allowed) throw this.limits.exceeded(decision);
-    return true;
+  /** One named limit: the tracker, the counter key, one storage increment. Headers are set over all limits. */
+  protected override async handleRequest(request: LimitRequest): Promise<boolean> {
+    const { context, limit, ttl, throttler, blockDuration, getTracker, generateKey } = request;
+    const tracker = await getTracker(context.getArgByIndex(0), context);
+    const key = generateKey(context, tracker, throttler.name!);
+    const record = (await this.storageService.increment(key, ttl, limit, blockDuration, throttler.name!)) as CounterRecord;
+    request.record = record;
+    return !record.isBlocked;
   }
+
+  /** The project's 429 (error shape, Retry-After) instead of the stock ThrottlerException. */
+  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    throw this.limits.exception(detail as RateLimitDetail);
+  }
+
+  private routeOf(context: ExecutionContext): RouteLimits | null {
+    const handler = context.getHandler();
+    let route = this.routes.get(handler);
+    if (route === undefined) {
+      route = readRouteLimits(context.getClass(), handler);
+      this.routes.set(handler, route);
+    }
+    return route;
+  }
+}
+
+/** @SkipThrottle() and @Throttle() on a handler or its controller, the handler's winning per name. */
+export function readRouteLimits(classRef: object, handler: object): RouteLimits | null {
+  const skip = new Set<string>();
+  const overrides = new Map<string, { name: string; limit: number; ttl: number }>();
+  for (const target of [classRef, handler]) {
+    for (const metaKey of Reflect.getMetadataKeys(target) as unknown[]) {
+      if (typeof metaKey !== 'string') continue;
+      if (metaKey.startsWith(`${SKIP}`)) {
+        const name = metaKey.slice(SKIP.length);
+        if (Reflect.getMetadata(metaKey, target) === true) skip.add(name);
+        else skip.delete(name);
+      } else if (metaKey.startsWith(LIMIT)) {
+        const name = metaKey.slice(LIMIT.length);
+        const limit = Reflect.getMetadata(metaKey, target);
+        const ttl = Reflect.getMetadata(TTL + name, target);
+        if (typeof limit === 'number' && typeof ttl === 'number') overrides.set(name, { name, limit, ttl });
+      }
+    }
+  }
+  if (skip.size === 0 && overrides.size === 0) return null;
+  const id = `${(classRef as { name?: string }).name ?? '?'}.${(handler as { name?: string }).name ?? '?'}`;
+  return { id, skip, overrides: [...overrides.values()] };
 }

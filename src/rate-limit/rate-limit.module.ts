@@ -2,7 +2,6 @@ import { Global, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { EnvironmentVariables } from '../config/env.validation';
-import { CounterThrottlerStorage } from './counter-throttler.storage';
 import { LimiterMetrics } from './limiter-metrics';
 import { LimiterRedis } from './limiter-redis';
 import { QuotaUsageReader } from './quota/quota-usage.reader';
@@ -20,7 +19,8 @@ import { COUNTER_STORE, type CounterStore, MemoryCounterStore, RedisCounterStore
 @Global()
 @Module({
   imports: [
-    // The stock module carries the default limit and our O(1) storage; RateLimitGuard extends its guard.
+    // The stock module carries the default limit (its `default` throttler) and the O(1) counter store as
+    // its storage; RateLimitGuard extends its guard.
     ThrottlerModule.forRootAsync({
       inject: [ConfigService, COUNTER_STORE],
       useFactory: (config: ConfigService<EnvironmentVariables, true>, store: CounterStore) => ({
@@ -31,7 +31,7 @@ import { COUNTER_STORE, type CounterStore, MemoryCounterStore, RedisCounterStore
             ttl: config.get('DEFAULT_RATE_LIMIT_WINDOW_SECONDS', { infer: true }) * 1000,
           },
         ],
-        storage: new CounterThrottlerStorage(store),
+        storage: store,
       }),
     }),
   ],

@@ -7,6 +7,7 @@ import { isDuplicateKey } from '../common/db-errors';
 import { ErrorCode } from '../common/error-code';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { isMysql, sqlTime, toDate } from '../database/sql';
+import { retrying } from '../database/retry';
 import { Transactions } from '../database/transactions';
 import { QuotaService } from '../rate-limit/quota/quota.service';
 import { UsageEventResultDto } from './dto/usage-events.dto';
@@ -60,17 +61,39 @@ export class UsageEventsService {
    * The unique index on (consumer, idempotency key) is the arbiter: when another request (on any
    * instance) commits one of our keys between our read and our insert, the insert fails, the
    * transaction rolls back, and the next attempt sees that row and compares fingerprints.
+   *
+   * Quota is taken inside the transaction (an event that does not fit is refused there), and given back
+   * for every event that ends up not stored by this request — the whole batch when the transaction fails
+   * for good, an event found stored by a concurrent request on a retry — so that a retried batch is
+   * charged once against the quota, as it is counted once in usage.
    */
   private async store(key: AuthKey, events: UsageEvent[], now: number): Promise<UsageEventResultDto[]> {
     // Quota decisions survive a retry, so an event is never charged against the quota twice.
-    const quotaRefused = new Map<string, boolean>();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.tx.run((m) => this.storeOnce(m, key, events, now, quotaRefused));
-      } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !isDuplicateKey(err)) throw err;
-      }
+    const charged = new Map<string, { metric: string; quantity: number } | null>();
+    let stored: Set<string> = new Set();
+    try {
+      const results = await retrying(
+        () =>
+          this.tx.run(async (m) => {
+            const outcome = await this.storeOnce(m, key, events, now, charged);
+            stored = outcome.inserted;
+            return outcome.results;
+          }),
+        { attempts: MAX_ATTEMPTS, when: isDuplicateKey },
+      );
+      await this.refund(key, charged, stored);
+      return results;
+    } catch (err) {
+      await this.refund(key, charged, new Set());
+      throw err;
     }
+  }
+
+  /** Gives back the quota of charged events that this request did not store, per metric. */
+  private async refund(key: AuthKey, charged: Map<string, { metric: string; quantity: number } | null>, stored: Set<string>): Promise<void> {
+    const back = new Map<string, number>();
+    for (const [k, c] of charged) if (c && !stored.has(k)) back.set(c.metric, (back.get(c.metric) ?? 0) + c.quantity);
+    for (const [metric, units] of back) await this.quotas.refund(key, metric, units);
   }
 
   private async storeOnce(
@@ -78,8 +101,8 @@ export class UsageEventsService {
     key: AuthKey,
     events: UsageEvent[],
     now: number,
-    quotaRefused: Map<string, boolean>,
-  ): Promise<UsageEventResultDto[]> {
+    charged: Map<string, { metric: string; quantity: number } | null>,
+  ): Promise<{ results: UsageEventResultDto[]; inserted: Set<string> }> {
     const consumerId = key.consumer!.id;
     // The first event with a key is the one that may be stored; later ones in the batch compare to it.
     const firsts = new Map<string, UsageEvent>();
@@ -91,18 +114,19 @@ export class UsageEventsService {
     const inClosed = new Set(fresh.filter((e) => closed.some((p) => p.start <= e.at && e.at < p.end)).map((e) => e.idempotencyKey));
     const candidates = fresh.filter((e) => !inClosed.has(e.idempotencyKey));
     // A plan quota on the event's metric is a hard cap: an event that does not fit is refused, its
-    // neighbours are still judged one by one (a smaller one after it may fit).
+    // neighbours are still judged one by one (a smaller one after it may fit). null = refused.
     for (const e of candidates) {
-      if (quotaRefused.has(e.idempotencyKey) || !this.quotas.hasQuota(key, e.metric)) continue;
+      if (charged.has(e.idempotencyKey) || !this.quotas.hasQuota(key, e.metric)) continue;
       const decision = await this.quotas.consume(key, e.metric, e.quantity);
-      quotaRefused.set(e.idempotencyKey, !decision.allowed);
+      charged.set(e.idempotencyKey, decision.allowed ? { metric: e.metric, quantity: e.quantity } : null);
     }
-    const toInsert = candidates.filter((e) => quotaRefused.get(e.idempotencyKey) !== true);
+    const quotaRefused = (k: string) => charged.has(k) && charged.get(k) === null;
+    const toInsert = candidates.filter((e) => !quotaRefused(e.idempotencyKey));
 
     await this.insertEvents(m, key, toInsert, now);
     await addRollups(m, rollupsOf(key, toInsert));
 
-    return events.map((e) => {
+    const results = events.map((e) => {
       const previous = stored.get(e.idempotencyKey);
       if (previous !== undefined) {
         return previous === e.fingerprint
@@ -116,11 +140,12 @@ export class UsageEventsService {
       if (inClosed.has(e.idempotencyKey)) {
         return rejected(e, ErrorCode.PERIOD_CLOSED, 'timestamp falls in a billing period that is already closed');
       }
-      if (quotaRefused.get(e.idempotencyKey) === true) {
+      if (quotaRefused(e.idempotencyKey)) {
         return rejected(e, ErrorCode.QUOTA_EXCEEDED, `the plan's quota on ${e.metric} for this billing period is used up`);
       }
       return first === e ? accepted(e) : duplicate(e);
     });
+    return { results, inserted: new Set(toInsert.map((e) => e.idempotencyKey)) };
   }
 
   private async storedFingerprints(m: EntityManager, consumerId: string, keys: string[]): Promise<Map<string, string>> {

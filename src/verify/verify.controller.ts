@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { SkipThrottle } from '@nestjs/throttler';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
@@ -18,12 +19,15 @@ export class VerifyController {
 
   @Post('verify')
   @HttpCode(200)
+  // A gateway verifies on behalf of many keys, each limited by its own limits and quota (applied by the
+  // service): the verifying key is limited only by rateLimits it was given, never by the default.
+  @SkipThrottle()
   @RequireScopes('keys:verify')
   @ApiOperation({
     operationId: 'verifyKey',
     summary: 'Verify a key presented to an upstream service',
     description:
-      'Always 200 with `valid` and `code`. Applies the verified key\'s rate limits and quota as a direct call would, and meters `cost` (default 1) of `metric` (default `requests`) for a valid key; `cost: 0` checks without metering or consuming limits. IP and origin restrictions are checked against `ip` and `origin` when given (what your service saw), else against this request.',
+      'Always 200 with `valid` and `code`. Applies the verified key\'s rate limits and quota as a direct call would (the verifying key is limited only by `rateLimits` it was given, not by the default), and meters `cost` (default 1) of `metric` (default `requests`) for a valid key; `cost: 0` checks without metering or consuming limits. IP and origin restrictions are checked against `ip` and `origin` when given (what your service saw), else against this request.',
   })
   @ApiOkResponse({ type: VerifyKeyResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: malformed body' })

@@ -40,7 +40,7 @@ export class VerifyService {
     // `metric`), then the plan's quota on `metric` takes `cost`. Cost 0 only reads both.
     const metric = dto.metric ?? REQUESTS_METRIC;
     const cost = dto.cost ?? 1;
-    const limited = await this.rateLimits.hit(outcome.key, cost > 0 ? 1 : 0);
+    const limited = cost > 0 ? await this.rateLimits.consume(outcome.key) : await this.rateLimits.peek(outcome.key);
     const rateLimits = this.rateLimits.states(limited);
     if (!limited.allowed) {
       const quota = await this.quotas.peek(outcome.key, metric);

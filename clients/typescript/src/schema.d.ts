@@ -418,7 +418,7 @@ export interface paths {
         put?: never;
         /**
          * Verify a key presented to an upstream service
-         * @description Always 200 with `valid` and `code`. Applies the verified key's rate limits and quota as a direct call would, and meters `cost` (default 1) of `metric` (default `requests`) for a valid key; `cost: 0` checks without metering or consuming limits. IP and origin restrictions are checked against `ip` and `origin` when given (what your service saw), else against this request.
+         * @description Always 200 with `valid` and `code`. Applies the verified key's rate limits and quota as a direct call would (the verifying key is limited only by `rateLimits` it was given, not by the default), and meters `cost` (default 1) of `metric` (default `requests`) for a valid key; `cost: 0` checks without metering or consuming limits. IP and origin restrictions are checked against `ip` and `origin` when given (what your service saw), else against this request.
          *
          *     **Required scopes:** `keys:verify`. Key kinds: `admin`.
          */

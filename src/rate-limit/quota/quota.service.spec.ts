@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { LimiterRedis } from '../limiter-redis';
-import { consumerKey } from '../testing/auth-keys';
-import { limiterMetrics, metricValue } from '../testing/metrics';
+import { consumerKey } from '../../../test/support/auth-keys';
+import { limiterMetrics, metricValue } from '../../../test/support/limiter-metrics';
 import type { QuotaUsageReader } from './quota-usage.reader';
 import { QuotaService } from './quota.service';
 

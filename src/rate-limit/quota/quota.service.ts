@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { AuthConsumer, AuthKey, QuotaRule } from '../../auth/auth-key';
 import { periodFor } from '../../billing/periods';
+import { RedisOutage } from '../../redis/redis-outage';
 import { LimiterMetrics } from '../limiter-metrics';
 import { LimiterRedis } from '../limiter-redis';
 import { QuotaUsageReader } from './quota-usage.reader';
@@ -25,6 +26,20 @@ export interface QuotaDecision {
   retryAfter: number;
 }
 
+/** A consumption of a plan quota that was admitted: what was used before it and after it. */
+export interface QuotaConsumption {
+  consumerId: string;
+  metric: string;
+  limit: number;
+  before: number;
+  after: number;
+  /** The billing period the units count in, `[periodStart, periodEnd)`, ISO-8601. */
+  periodStart: string;
+  periodEnd: string;
+}
+
+export type QuotaListener = (consumption: QuotaConsumption) => void;
+
 /** Epoch milliseconds; injectable so that tests can move time across a period end. */
 export const QUOTA_CLOCK = Symbol('QUOTA_CLOCK');
 
@@ -32,8 +47,6 @@ const UNLIMITED: QuotaDecision = Object.freeze({ allowed: true, quota: null, ret
 
 /** Redis counters outlive their period by a day, for late answers and clocks that disagree a little. */
 const EXPIRY_MARGIN_MS = 86_400_000;
-/** While Redis is unreachable it is tried at most this often. */
-const PROBE_INTERVAL_MS = 1_000;
 /** After a failed seed read (database down), the read is tried again at most this often. */
 const SEED_RETRY_MS = 1_000;
 /** Local counters held; beyond it counters of ended periods go first, then the oldest. */
@@ -60,7 +73,7 @@ interface Counter {
 
 /**
  * One atomic step on a shared quota counter. KEYS[1] the counter; ARGV: cost, limit, extra (units admitted
- * elsewhere while Redis was away, added unconditionally), seed (-1: none), expireAt (epoch ms).
+ * elsewhere while Redis was away, added unconditionally; negative for units given back, never below 0), seed (-1: none), expireAt (epoch ms).
  * Returns {admitted 1|0, used}, or {-1, 0} when the counter does not exist and no seed was given.
  * A refused consumption is not counted: the request it belongs to is not served (and not metered).
  * A new counter is seeded with what the seed already covers, so `extra` is not added to it.
@@ -73,7 +86,10 @@ local v = redis.call('GET', KEYS[1])
 local used
 if v then
   used = tonumber(v)
-  if extra > 0 then used = redis.call('INCRBY', KEYS[1], extra) end
+  if extra ~= 0 then
+    used = redis.call('INCRBY', KEYS[1], extra)
+    if used < 0 then used = redis.call('INCRBY', KEYS[1], -used) end
+  end
 else
   local seed = tonumber(ARGV[4])
   if seed < 0 then return {-1, 0} end
@@ -123,10 +139,8 @@ export class QuotaService {
   private readonly command: QuotaCommand | null = null;
   private readonly prefix: string;
   private readonly now: () => number;
-  private redisDown = false;
-  private nextProbeAt = 0;
-  /** Bumped on every change of redisDown, so that a late answer cannot flip the state back. */
-  private epoch = 0;
+  private readonly outage: RedisOutage;
+  private readonly listeners: QuotaListener[] = [];
   private nextSweepAt = 0;
 
   constructor(
@@ -136,6 +150,14 @@ export class QuotaService {
     @Optional() @Inject(QUOTA_CLOCK) clock?: () => number,
   ) {
     this.now = clock ?? Date.now;
+    this.outage = new RedisOutage({
+      now: this.now,
+      onDegraded: (err) => {
+        this.logger.warn(`Redis quota counters unavailable (${err.message}); counting quotas locally on this instance until it answers again`);
+        this.metrics.degraded('quota');
+      },
+      onRecovered: () => this.metrics.recovered('quota'),
+    });
     this.redis = redis.client;
     this.prefix = `${redis.prefix}quota:`;
     if (this.redis) {
@@ -154,8 +176,68 @@ export class QuotaService {
     const rule = quotaRule(key, metric);
     if (!rule || !key.consumer) return UNLIMITED;
     const decision = await this.apply(key.consumer, rule, cost);
-    if (cost > 0) (decision.allowed ? this.metrics.quotaAllowed : this.metrics.quotaLimited).inc();
+    if (cost > 0) {
+      (decision.allowed ? this.metrics.quotaAllowed : this.metrics.quotaLimited).inc();
+      if (decision.allowed && this.listeners.length > 0) this.notify(key.consumer, rule, decision.quota!, cost);
+    }
     return decision;
+  }
+
+  /**
+   * Registers a listener for every admitted consumption, with the amount used before and after it: a
+   * threshold of p % is crossed when before < p % of limit ≤ after (e.g. to notify the consumer).
+   */
+  onConsumed(listener: QuotaListener): void {
+    this.listeners.push(listener);
+  }
+
+  private notify(consumer: AuthConsumer, rule: QuotaRule, quota: QuotaState, cost: number): void {
+    const period = this.periodOf(consumer, this.now());
+    const consumption: QuotaConsumption = {
+      consumerId: consumer.id,
+      metric: rule.metric,
+      limit: rule.limit,
+      before: quota.used - cost,
+      after: quota.used,
+      periodStart: new Date(period.startMs).toISOString(),
+      periodEnd: quota.periodEnd,
+    };
+    for (const listener of this.listeners) {
+      try {
+        listener(consumption);
+      } catch (err) {
+        this.logger.warn(`quota listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * Gives back units taken by consume() for work that was not done after all (a transaction that rolled
+   * back, an event another request stored first), so that a retry is charged once. Never below 0.
+   */
+  async refund(key: AuthKey, metric: string, units: number): Promise<void> {
+    if (!Number.isSafeInteger(units) || units <= 0) return;
+    const rule = quotaRule(key, metric);
+    const consumer = key.consumer;
+    if (!rule || !consumer) return;
+    const now = this.now();
+    const period = this.periodOf(consumer, now);
+    const id = `${consumer.id}:${rule.metric}:${period.startMs}`;
+    const counter = this.counters.get(id);
+    if (counter) counter.used = Math.max(0, counter.used - units);
+    if (this.redisUsable()) {
+      const epoch = this.outage.epoch;
+      try {
+        const reply = await this.command!.call(this.redis, this.prefix + id, 0, rule.limit, -units, -1, period.endMs + EXPIRY_MARGIN_MS);
+        this.outage.succeeded(epoch);
+        if (counter && reply[0] !== -1) counter.used = Number(reply[1]);
+        return;
+      } catch (err) {
+        this.outage.failed(epoch, err as Error);
+      }
+    }
+    // Handed to the shared counter with the units admitted locally, once Redis answers.
+    if (this.redis && counter) counter.unsynced -= units;
   }
 
   /** The quota on `metric` as it stands, without consuming. */
@@ -182,7 +264,7 @@ export class QuotaService {
     const period = this.periodOf(consumer, now);
     const id = `${consumer.id}:${rule.metric}:${period.startMs}`;
     const counter = this.counterFor(id, period.endMs, now);
-    let verdict = this.redisUsable(now) ? await this.viaRedis(id, counter, consumer.id, rule, cost, period) : null;
+    let verdict = this.redisUsable() ? await this.viaRedis(id, counter, consumer.id, rule, cost, period) : null;
     verdict ??= await this.locally(counter, consumer.id, rule, cost, period, now);
     const [allowed, used] = verdict;
     return {
@@ -220,7 +302,7 @@ export class QuotaService {
   ): Promise<[boolean, number] | null> {
     const key = this.prefix + id;
     const expireAt = period.endMs + EXPIRY_MARGIN_MS;
-    const epoch = this.epoch;
+    const epoch = this.outage.epoch;
     // Taken before the call so that concurrent calls do not add the same units twice.
     const extra = counter.unsynced;
     counter.unsynced = 0;
@@ -242,10 +324,10 @@ export class QuotaService {
       }
     } catch (err) {
       counter.unsynced += extra;
-      if (!this.redisDown && epoch === this.epoch) this.enterDegraded(err as Error);
+      this.outage.failed(epoch, err as Error);
       return null;
     }
-    if (this.redisDown && epoch === this.epoch) this.leaveDegraded();
+    this.outage.succeeded(epoch);
     const used = Number(reply[1]);
     if (used > counter.used || !counter.known) counter.used = used;
     counter.known = true;
@@ -302,25 +384,7 @@ export class QuotaService {
     return p;
   }
 
-  private redisUsable(now: number): boolean {
-    if (this.command === null) return false;
-    if (!this.redisDown) return true;
-    if (now < this.nextProbeAt) return false;
-    this.nextProbeAt = now + PROBE_INTERVAL_MS;
-    return true;
-  }
-
-  private enterDegraded(err: Error): void {
-    this.redisDown = true;
-    this.epoch++;
-    this.nextProbeAt = this.now() + PROBE_INTERVAL_MS;
-    this.logger.warn(`Redis quota counters unavailable (${err.message}); counting quotas locally on this instance until it answers again`);
-    this.metrics.degraded('quota');
-  }
-
-  private leaveDegraded(): void {
-    this.redisDown = false;
-    this.epoch++;
-    this.metrics.recovered('quota');
+  private redisUsable(): boolean {
+    return this.command !== null && this.outage.shouldTry();
   }
 }

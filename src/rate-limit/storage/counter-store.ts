@@ -1,5 +1,7 @@
+import type { ThrottlerStorage } from '@nestjs/throttler';
+
 /**
- * Counter storage behind per-key rate limits.
+ * Counter storage behind per-key rate limits: the ThrottlerStorage that @nestjs/throttler's guard calls.
  *
  * Semantics are those of @nestjs/throttler's stock storage (INCR, and an expiry set on the first hit):
  * a fixed window that starts at the first hit on a key and lasts `windowMs`; the next hit after it ends
@@ -41,10 +43,32 @@ export interface LimitResult {
   allowed: boolean;
 }
 
-export interface CounterStore {
-  /** Applies all checks of one request together; results are in the order of `checks`. */
-  hit(checks: LimitCheck[]): Promise<LimitResult[]>;
+/**
+ * What one increment answers: @nestjs/throttler's record (`timeToExpire` and `timeToBlockExpire` in
+ * seconds) plus what the headers and the hooks need.
+ */
+export interface CounterRecord {
+  totalHits: number;
+  timeToExpire: number;
+  isBlocked: boolean;
+  timeToBlockExpire: number;
+  /** Milliseconds until this window ends (always > 0). */
+  resetMs: number;
+  /**
+   * This hit is the first one over the limit in its window (totalHits = limit + 1): the moment to tell
+   * someone that a key started being refused, once per window rather than once per refused request.
+   */
+  firstExceeded: boolean;
+}
+
+export interface CounterStore extends ThrottlerStorage {
   readonly name: string;
+  /** One hit on one named limit (the throttler's storage call). `blockDuration` equals the window here. */
+  increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<CounterRecord>;
+  /** Reads a counter without counting; `isBlocked` says whether one more hit would be refused. */
+  peek(key: string, ttl: number, limit: number): Promise<CounterRecord>;
+  /** Applies several checks together (one Redis round trip); results are in the order of `checks`. */
+  hit(checks: LimitCheck[]): Promise<LimitResult[]>;
 }
 
 /** Injection token for the CounterStore in use (memory or Redis). */

@@ -1,4 +1,4 @@
-import type { LimitCheck, LimitResult } from './counter-store';
+import type { CounterRecord, LimitCheck, LimitResult } from './counter-store';
 
 /**
  * Rejects checks that no store can apply. Done before any storage is touched so that a caller's bug
@@ -34,4 +34,24 @@ export function toLimitResult(check: LimitCheck, used: number, resetMs: number):
     resetMs: Math.max(1, resetMs),
     allowed: check.cost === 0 ? used + 1 <= check.limit : used <= check.limit,
   };
+}
+
+/** A check's result as the throttler's storage record. */
+export function toCounterRecord(r: LimitResult, cost: number): CounterRecord {
+  const timeToExpire = Math.ceil(r.resetMs / 1000);
+  return {
+    totalHits: r.used,
+    timeToExpire,
+    isBlocked: !r.allowed,
+    timeToBlockExpire: r.allowed ? 0 : timeToExpire,
+    resetMs: r.resetMs,
+    firstExceeded: cost > 0 && r.used > r.limit && r.used - cost <= r.limit,
+  };
+}
+
+/** The check behind one throttler increment (or peek): the window is the throttler's ttl in ms. */
+export function throttlerCheck(key: string, ttl: number, limit: number, cost: number): LimitCheck {
+  const check = { key, limit: Math.floor(limit), windowMs: Math.max(1, Math.ceil(ttl)), cost };
+  assertValidChecks([check]);
+  return check;
 }

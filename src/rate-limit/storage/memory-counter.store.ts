@@ -1,5 +1,5 @@
-import type { CounterStore, LimitCheck, LimitResult } from './counter-store';
-import { assertValidChecks, toLimitResult } from './limit-result';
+import type { CounterRecord, CounterStore, LimitCheck, LimitResult } from './counter-store';
+import { assertValidChecks, throttlerCheck, toCounterRecord, toLimitResult } from './limit-result';
 
 export interface MemoryCounterStoreOptions {
   /** Upper bound on counters held; beyond it expired counters go first, then the oldest. Default 1,000,000. */
@@ -54,6 +54,30 @@ export class MemoryCounterStore implements CounterStore {
     return this.counters.size;
   }
 
+  increment(key: string, ttl: number, limit: number, _blockDuration?: number, _throttlerName?: string): Promise<CounterRecord> {
+    try {
+      return Promise.resolve(this.incrementSync(key, ttl, limit, 1));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  peek(key: string, ttl: number, limit: number): Promise<CounterRecord> {
+    try {
+      return Promise.resolve(this.incrementSync(key, ttl, limit, 0));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** increment() (cost 1) or peek() (cost 0) without a promise: the Redis store's fallback answers from here. */
+  incrementSync(key: string, ttl: number, limit: number, cost: 0 | 1): CounterRecord {
+    const check = throttlerCheck(key, ttl, limit, cost);
+    const now = this.now();
+    this.maybeSweep(now);
+    return toCounterRecord(this.apply(check, now), cost);
+  }
+
   hit(checks: LimitCheck[]): Promise<LimitResult[]> {
     try {
       return Promise.resolve(this.hitSync(checks));
@@ -62,7 +86,7 @@ export class MemoryCounterStore implements CounterStore {
     }
   }
 
-  /** The same as hit(), without a promise: the Redis store's fallback answers from here inline. */
+  /** The same as hit(), without a promise. */
   hitSync(checks: readonly LimitCheck[]): LimitResult[] {
     assertValidChecks(checks);
     const now = this.now();

@@ -120,6 +120,35 @@ describe('RedisCounterStore', () => {
     expect(seen.filter((e) => e.source === 'lua' && e.args[0].toLowerCase() === 'incrby')).toHaveLength(10);
   });
 
+  it("sends the throttler's increments of one tick (all named limits of a request) as one script call", async () => {
+    const client = await ready(track(connect()));
+    const s = store(client);
+    await s.increment('tick:warm', 60_000, 10, 60_000, 'warm');
+    const sent = jest.spyOn(s as unknown as { send: (checks: unknown[]) => Promise<number[]> }, 'send');
+    const [a, b, peek] = await Promise.all([
+      s.increment('tick:a', 60_000, 1, 60_000, 'a'),
+      s.increment('tick:b', 1_000, 5, 1_000, 'b'),
+      s.peek('tick:a', 60_000, 1),
+    ]);
+    expect(sent).toHaveBeenCalledTimes(1);
+    expect(sent.mock.calls[0][0]).toHaveLength(3);
+    expect(a).toMatchObject({ totalHits: 1, isBlocked: false, timeToExpire: 60, firstExceeded: false });
+    expect(b).toMatchObject({ totalHits: 1, isBlocked: false, timeToExpire: 1 });
+    // The peek comes after the increment in the same script: one more would be refused.
+    expect(peek).toMatchObject({ totalHits: 1, isBlocked: true });
+    const over = await s.increment('tick:a', 60_000, 1, 60_000, 'a');
+    expect(over).toMatchObject({ totalHits: 2, isBlocked: true, timeToBlockExpire: 60, firstExceeded: true });
+    expect((await s.increment('tick:a', 60_000, 1, 60_000, 'a')).firstExceeded).toBe(false);
+  });
+
+  it('answers increments from the fallback while degraded, without waiting for a tick', async () => {
+    const s = store(track(connect(DEAD_URL)));
+    expect(await s.increment('inc-down', 60_000, 1, 60_000, 'x')).toMatchObject({ totalHits: 1, isBlocked: false });
+    expect(s.degraded).toBe(true);
+    expect(await s.increment('inc-down', 60_000, 1, 60_000, 'x')).toMatchObject({ totalHits: 2, isBlocked: true });
+    await expect(s.increment('inc-down', 60_000, -1, 60_000, 'x')).rejects.toThrow(RangeError);
+  });
+
   it('applies several named checks in one call, in order, with their own limits and windows', async () => {
     const s = store(admin);
     const checks = [check('multi:plan', 3, 60_000), check('multi:key', 1, 2_000, 2)];

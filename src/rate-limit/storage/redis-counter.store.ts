@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
-import type { CounterStore, LimitCheck, LimitResult } from './counter-store';
-import { assertValidChecks, toLimitResult } from './limit-result';
+import { RedisOutage } from '../../redis/redis-outage';
+import type { CounterRecord, CounterStore, LimitCheck, LimitResult } from './counter-store';
+import { assertValidChecks, throttlerCheck, toCounterRecord, toLimitResult } from './limit-result';
 import type { MemoryCounterStore } from './memory-counter.store';
 
 export interface RedisCounterStoreOptions {
@@ -15,9 +16,6 @@ export interface RedisCounterStoreOptions {
   onRecovered?: () => void;
   logger?: { warn(msg: string): void };
 }
-
-/** While degraded, Redis is tried at most this often; every other call goes straight to the fallback. */
-const PROBE_INTERVAL_MS = 1_000;
 
 /** Name under which the script is registered on the ioredis client. */
 const COMMAND = 'tollgateRateLimitHit';
@@ -65,9 +63,18 @@ return out
 
 type HitCommand = (numKeys: number, ...keysThenArgs: Array<string | number>) => Promise<number[]>;
 
+interface Pending {
+  check: LimitCheck;
+  resolve: (record: CounterRecord) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
- * Fixed-window counters shared by all instances through Redis: one script call (one round trip) per
- * request, whatever the number of named limits.
+ * Fixed-window counters shared by all instances through Redis.
+ *
+ * The throttler calls `increment` once per named limit. Increments made in one turn of the event loop
+ * (all named limits of a request, and those of other requests decided in the same turn) are sent as ONE
+ * script call on the next tick: one round trip per request, whatever the number of limits.
  *
  * Timeouts come from the client: it must be created with `enableOfflineQueue: false` (a command fails at
  * once while disconnected instead of queueing) and a `commandTimeout` (a hung server fails the command).
@@ -84,18 +91,10 @@ export class RedisCounterStore implements CounterStore {
 
   private readonly prefix: string;
   private readonly fallback: MemoryCounterStore;
-  private readonly onDegraded?: (err: Error) => void;
-  private readonly onRecovered?: () => void;
   private readonly logger: { warn(msg: string): void };
   private readonly command: HitCommand;
-  private isDegraded = false;
-  private nextProbeAt = 0;
-  /**
-   * Bumped on every change between healthy and degraded. A call changes the state only if none happened
-   * since it started, so that a slow answer from before an outage (or a late failure from before a
-   * recovery) cannot flip the state back and fire the callbacks twice.
-   */
-  private epoch = 0;
+  private readonly outage: RedisOutage;
+  private queue: Pending[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -103,36 +102,79 @@ export class RedisCounterStore implements CounterStore {
   ) {
     this.prefix = opts.prefix;
     this.fallback = opts.fallback;
-    this.onDegraded = opts.onDegraded;
-    this.onRecovered = opts.onRecovered;
     this.logger = opts.logger ?? new Logger(RedisCounterStore.name);
+    this.outage = new RedisOutage({
+      onDegraded: (err) => {
+        this.logger.warn(
+          `Redis rate limiter unavailable (${err.message}); enforcing limits locally on this instance until it answers again`,
+        );
+        opts.onDegraded?.(err);
+      },
+      onRecovered: opts.onRecovered,
+      onCallbackError: (err) => this.logger.warn(`Rate limiter state callback failed: ${err.message}`),
+    });
     // defineCommand sends EVALSHA and, on NOSCRIPT (e.g. after a Redis restart), EVAL by itself.
     redis.defineCommand(COMMAND, { lua: HIT_SCRIPT });
     this.command = (redis as unknown as Record<string, HitCommand>)[COMMAND];
   }
 
   get degraded(): boolean {
-    return this.isDegraded;
+    return this.outage.degraded;
   }
+
+  increment(key: string, ttl: number, limit: number, _blockDuration?: number, _throttlerName?: string): Promise<CounterRecord> {
+    return this.enqueue(key, ttl, limit, 1);
+  }
+
+  peek(key: string, ttl: number, limit: number): Promise<CounterRecord> {
+    return this.enqueue(key, ttl, limit, 0);
+  }
+
+  private enqueue(key: string, ttl: number, limit: number, cost: 0 | 1): Promise<CounterRecord> {
+    let check: LimitCheck;
+    try {
+      check = throttlerCheck(key, ttl, limit, cost);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // While degraded and no probe is due, answer at once from the fallback, without a tick's wait.
+    if (this.outage.degraded && this.queue.length === 0 && !this.outage.probeDue()) {
+      return Promise.resolve(this.fallback.incrementSync(key, ttl, limit, cost));
+    }
+    return new Promise<CounterRecord>((resolve, reject) => {
+      if (this.queue.length === 0) process.nextTick(this.flush);
+      this.queue.push({ check, resolve, reject });
+    });
+  }
+
+  private readonly flush = (): void => {
+    const batch = this.queue;
+    this.queue = [];
+    const checks = new Array<LimitCheck>(batch.length);
+    for (let i = 0; i < batch.length; i++) checks[i] = batch[i].check;
+    this.hit(checks).then(
+      (results) => {
+        for (let i = 0; i < batch.length; i++) batch[i].resolve(toCounterRecord(results[i], checks[i].cost));
+      },
+      (err) => {
+        for (const p of batch) p.reject(err);
+      },
+    );
+  };
 
   async hit(checks: LimitCheck[]): Promise<LimitResult[]> {
     assertValidChecks(checks);
     if (checks.length === 0) return [];
-    if (this.isDegraded) {
-      const now = Date.now();
-      if (now < this.nextProbeAt) return this.fallback.hitSync(checks);
-      // Claimed before the await so that calls arriving during the probe do not probe too.
-      this.nextProbeAt = now + PROBE_INTERVAL_MS;
-    }
-    const epoch = this.epoch;
+    if (!this.outage.shouldTry()) return this.fallback.hitSync(checks);
+    const epoch = this.outage.epoch;
     let reply: number[];
     try {
       reply = await this.send(checks);
     } catch (err) {
-      if (!this.isDegraded && epoch === this.epoch) this.enterDegraded(err);
+      this.outage.failed(epoch, err as Error);
       return this.fallback.hitSync(checks);
     }
-    if (this.isDegraded && epoch === this.epoch) this.leaveDegraded();
+    this.outage.succeeded(epoch);
     const results = new Array<LimitResult>(checks.length);
     for (let i = 0; i < checks.length; i++) {
       results[i] = toLimitResult(checks[i], Number(reply[2 * i]), Number(reply[2 * i + 1]));
@@ -149,30 +191,5 @@ export class RedisCounterStore implements CounterStore {
       args[checks.length + 2 * i + 1] = check.windowMs;
     }
     return this.command.call(this.redis, checks.length, ...args);
-  }
-
-  private enterDegraded(err: Error): void {
-    this.isDegraded = true;
-    this.epoch++;
-    this.nextProbeAt = Date.now() + PROBE_INTERVAL_MS;
-    this.logger.warn(
-      `Redis rate limiter unavailable (${err.message}); enforcing limits locally on this instance until it answers again`,
-    );
-    this.notify(() => this.onDegraded?.(err));
-  }
-
-  private leaveDegraded(): void {
-    this.isDegraded = false;
-    this.epoch++;
-    this.notify(() => this.onRecovered?.());
-  }
-
-  /** A failing observer (metrics, health) must not fail the request that happened to change the state. */
-  private notify(callback: () => void): void {
-    try {
-      callback();
-    } catch (err) {
-      this.logger.warn(`Rate limiter state callback failed: ${(err as Error).message}`);
-    }
   }
 }

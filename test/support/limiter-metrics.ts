@@ -1,6 +1,6 @@
-import type { KeyCache } from '../../auth/key-cache';
-import { MetricsService } from '../../metrics/metrics.service';
-import { LimiterMetrics } from '../limiter-metrics';
+import type { KeyCache } from '../../src/auth/key-cache';
+import { MetricsService } from '../../src/metrics/metrics.service';
+import { LimiterMetrics } from '../../src/rate-limit/limiter-metrics';
 
 /** A real metrics registry of its own, for specs that assert what was recorded. */
 export function limiterMetrics(): { metrics: MetricsService; limiter: LimiterMetrics } {

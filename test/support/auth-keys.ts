@@ -1,4 +1,4 @@
-import type { AuthConsumer, AuthKey, QuotaRule, RateLimitRule } from '../../auth/auth-key';
+import type { AuthConsumer, AuthKey, QuotaRule, RateLimitRule } from '../../src/auth/auth-key';
 
 /** Key records as the key cache builds them, for specs. */
 export function consumerKey(
