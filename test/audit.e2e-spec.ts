@@ -347,7 +347,7 @@ describe('audit log', () => {
       const all = await list();
       const [{ n }] = await db.query('SELECT COUNT(*) AS n FROM audit_entries');
       const result = await verify();
-      expect(result).toEqual({ valid: true, checked: Number(n), firstInvalid: null, headHash: all[0].hash });
+      expect(result).toEqual({ valid: true, checked: Number(n), firstInvalid: null, headHash: all[0].hash, nextCursor: null });
       expect(all[all.length - 1].prevHash).toBe('0'.repeat(64));
       for (let i = 0; i < all.length - 1; i++) expect(all[i].prevHash).toBe(all[i + 1].hash);
     });

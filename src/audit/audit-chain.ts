@@ -66,8 +66,16 @@ function parseJson(text: string | null): { ok: true; value: unknown } | { ok: fa
  */
 export class ChainVerifier {
   private expectedPrev = GENESIS_HASH;
-  private last: { id: string; seq: number } | null = null;
+  private last: { id: string | null; seq: number } | null = null;
   checked = 0;
+
+  /** `from`: continue after an entry already verified (its seq, and the hash the check computed for it). */
+  constructor(from?: { seq: number; hash: string }) {
+    if (!from) return;
+    this.expectedPrev = from.hash;
+    this.last = { id: null, seq: from.seq };
+    this.checked = from.seq;
+  }
 
   get lastHash(): string {
     return this.expectedPrev;
@@ -79,7 +87,7 @@ export class ChainVerifier {
     if (row.prevHash !== this.expectedPrev) {
       return at(
         this.last
-          ? `prevHash does not match the hash of the entry before it (seq ${this.last.seq}): that entry was altered or entries between them were deleted`
+          ? `prevHash does not match the hash of the entry before it (seq ${this.last.seq}${this.last.id === null ? ', as checked by the previous page' : ''}): that entry was altered or entries between them were deleted`
           : 'prevHash is not the start of the chain: earlier entries were deleted',
       );
     }

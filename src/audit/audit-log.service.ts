@@ -8,7 +8,7 @@ import { AuditEntry } from './audit-entry.entity';
 import { ChainBreak, ChainVerifier, StoredAuditRow } from './audit-chain';
 import { AuditEntryDto } from './dto/audit-entry.dto';
 import { AuditVerificationDto } from './dto/audit-verification.dto';
-import { ListAuditLogQueryDto } from './dto/list-audit-log-query.dto';
+import { ListAuditLogQueryDto, MAX_VERIFY_ENTRIES, VerifyAuditLogQueryDto } from './dto/list-audit-log-query.dto';
 
 export function toAuditEntryDto(e: AuditEntry): AuditEntryDto {
   return {
@@ -30,6 +30,18 @@ export function toAuditEntryDto(e: AuditEntry): AuditEntryDto {
 
 /** Rows read per query while verifying: bounded memory whatever the size of the log. */
 const VERIFY_BATCH = 500;
+
+/** Where a page of the chain check stopped: the last entry's seq and the hash the check computed for it. */
+function encodeChainCursor(seq: number, hash: string): string {
+  return Buffer.from(`${seq}.${hash}`, 'utf8').toString('base64url');
+}
+
+function decodeChainCursor(cursor: string | undefined): { seq: number; hash: string } | undefined {
+  if (!cursor) return undefined;
+  const m = /^(\d{1,15})\.([0-9a-f]{64})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw AppException.validation([{ field: 'cursor', message: 'is not a cursor returned by this API' }]);
+  return { seq: Number(m[1]), hash: m[2] };
+}
 
 /**
  * Reads the audit log. Nothing here writes: entries are appended only by AuditService.record, inside the
@@ -66,21 +78,35 @@ export class AuditLogService {
   }
 
   /**
-   * Walks the whole chain in seq order, a batch at a time. Entries appended while the walk runs are
-   * picked up before the head is compared, so a busy log still verifies.
+   * Walks the chain in seq order, a batch at a time, for at most `limit` entries per request; a longer log
+   * is checked page by page, each page continuing from the seq and hash where the previous one stopped
+   * (carried in the cursor, so that a page trusts what the previous page computed, not what the table
+   * says now). On the page that reaches the end, entries appended while the walk ran are picked up
+   * before the head is compared, so a busy log still verifies.
    */
-  async verify(): Promise<AuditVerificationDto> {
-    const verifier = new ChainVerifier();
-    let afterSeq = 0;
+  async verify(query: VerifyAuditLogQueryDto = {}): Promise<AuditVerificationDto> {
+    const from = decodeChainCursor(query.cursor);
+    const limit = query.limit ?? MAX_VERIFY_ENTRIES;
+    const verifier = new ChainVerifier(from);
+    let afterSeq = from?.seq ?? 0;
+    let checkedHere = 0;
     let problem: ChainBreak | null = null;
+    let more = false;
     walk: for (;;) {
-      const rows = await this.batch(afterSeq);
-      for (const row of rows) {
-        problem = verifier.check(row);
-        if (problem) break walk;
-        afterSeq = row.seq;
+      const want = Math.min(VERIFY_BATCH, limit - checkedHere);
+      if (want > 0) {
+        const rows = await this.batch(afterSeq, want);
+        for (const row of rows) {
+          problem = verifier.check(row);
+          if (problem) break walk;
+          afterSeq = row.seq;
+          checkedHere++;
+        }
+        if (rows.length === want) continue;
+      } else if ((await this.batch(afterSeq, 1)).length > 0) {
+        more = true;
+        break;
       }
-      if (rows.length === VERIFY_BATCH) continue;
       const [head] = await this.dataSource.query('SELECT seq, hash FROM audit_head WHERE id = 1');
       const headState = { seq: toNumber(head?.seq), hash: String(head?.hash ?? '') };
       problem = verifier.checkHead(headState);
@@ -92,7 +118,13 @@ export class AuditLogService {
       break;
     }
     if (problem) this.logger.warn({ firstInvalid: problem, checked: verifier.checked }, 'audit chain verification failed');
-    return { valid: problem === null, checked: verifier.checked, firstInvalid: problem, headHash: verifier.lastHash };
+    return {
+      valid: problem === null,
+      checked: verifier.checked,
+      firstInvalid: problem,
+      headHash: verifier.lastHash,
+      nextCursor: more ? encodeChainCursor(afterSeq, verifier.lastHash) : null,
+    };
   }
 
   private async batch(afterSeq: number, limit = VERIFY_BATCH): Promise<StoredAuditRow[]> {

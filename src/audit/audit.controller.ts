@@ -6,7 +6,7 @@ import { Page, PageOf } from '../common/pagination';
 import { AuditLogService } from './audit-log.service';
 import { AuditEntryDto } from './dto/audit-entry.dto';
 import { AuditVerificationDto } from './dto/audit-verification.dto';
-import { ListAuditLogQueryDto } from './dto/list-audit-log-query.dto';
+import { ListAuditLogQueryDto, VerifyAuditLogQueryDto } from './dto/list-audit-log-query.dto';
 
 const AuditEntryPageDto = PageOf(AuditEntryDto);
 
@@ -36,10 +36,11 @@ export class AuditController {
     operationId: 'verifyAuditLog',
     summary: 'Verify the hash chain of the audit log',
     description:
-      'Recomputes every hash in chain order and checks that each stored entry still matches the text that was hashed and links to the entry before it. Names the first entry that does not.',
+      'Recomputes every hash in chain order and checks that each stored entry still matches the text that was hashed and links to the entry before it. Names the first entry that does not. Checks at most `limit` entries (up to 10,000, well under a second) per request: on a longer log the answer carries `nextCursor`, and the next request continues from the hash this one computed, until `nextCursor` is null (the end of the log, compared with the chain head).',
   })
   @ApiOkResponse({ type: AuditVerificationDto })
-  verify(): Promise<AuditVerificationDto> {
-    return this.auditLog.verify();
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: limit outside 1-10000, or a cursor this API did not return' })
+  verify(@Query() query: VerifyAuditLogQueryDto): Promise<AuditVerificationDto> {
+    return this.auditLog.verify(query);
   }
 }

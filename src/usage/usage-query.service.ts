@@ -6,7 +6,7 @@ import { Consumer } from '../consumers/consumer.entity';
 import { toNumber } from '../database/sql';
 import { UsageReportDto } from './dto/usage-query.dto';
 import { parseTimestamp } from './usage-event';
-import { AggregateRow, buildReport, Granularity, GroupBy, MAX_POINTS, minuteRange, rangeProblems, SQL_BUCKET_MINUTES } from './usage-query';
+import { AggregateRow, buildReport, Granularity, GroupBy, MAX_POINTS, MAX_ROWS_READ, minuteRange, rangeProblems, SQL_BUCKET_MINUTES } from './usage-query';
 
 export interface UsageQuery {
   from: string;
@@ -57,6 +57,7 @@ export class UsageQueryService {
       where.push('metric = ?');
       params.push(query.metric);
     }
+    await this.refuseLargeScans(where.join(' AND '), params);
     // Months are folded from days, up to 31 rows per point.
     const maxRows = (granularity === 'month' ? MAX_POINTS * 31 : MAX_POINTS) + 1;
     const rows: Record<string, unknown>[] = await this.dataSource.query(
@@ -79,5 +80,22 @@ export class UsageQueryService {
       );
     }
     return report;
+  }
+
+  /**
+   * Bounds the work of one answer by the stored rows it reads, not by its range alone: the density of
+   * rollups varies (a month of one consumer may be 100 rows or millions). Counting stops one row past
+   * the bound (an OFFSET probe, which neither sorts nor materializes), over the same index range the
+   * aggregate reads (the primary key with a consumer, the bucket index without), so the check reads at
+   * most that many index entries.
+   */
+  private async refuseLargeScans(where: string, params: unknown[]): Promise<void> {
+    const beyond = await this.dataSource.query(`SELECT 1 AS x FROM usage_rollups WHERE ${where} LIMIT 1 OFFSET ${MAX_ROWS_READ}`, params);
+    if (beyond.length > 0) {
+      throw AppException.validation(
+        [{ field: 'to', message: `the range holds more than ${MAX_ROWS_READ} stored usage rows` }],
+        `The range holds more than ${MAX_ROWS_READ} stored usage rows: narrow it, filter by metric, or name a consumer`,
+      );
+    }
   }
 }

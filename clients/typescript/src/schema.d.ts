@@ -35,7 +35,7 @@ export interface paths {
         };
         /**
          * Verify the hash chain of the audit log
-         * @description Recomputes every hash in chain order and checks that each stored entry still matches the text that was hashed and links to the entry before it. Names the first entry that does not.
+         * @description Recomputes every hash in chain order and checks that each stored entry still matches the text that was hashed and links to the entry before it. Names the first entry that does not. Checks at most `limit` entries (up to 10,000, well under a second) per request: on a longer log the answer carries `nextCursor`, and the next request continues from the hash this one computed, until `nextCursor` is null (the end of the log, compared with the chain head).
          *
          *     **Required scopes:** `audit:read`. Key kinds: `admin`.
          */
@@ -105,7 +105,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a consumer and its keys
-         * @description Refused with CONFLICT when the consumer has usage or billing history; suspend it instead.
+         * @description Refused with CONFLICT when the consumer has usage or billing history; suspend it instead. Request counts of its keys that an instance has buffered but not yet written (at most about one flush interval of them) are discarded when written: a deleted consumer has no usage rows.
          *
          *     **Required scopes:** `consumers:write`. Key kinds: `admin`.
          */
@@ -358,7 +358,9 @@ export interface paths {
         put?: never;
         /**
          * Revoke one of the calling consumer's keys
-         * @description **Required scopes:** `keys:write`. Key kinds: `secret`, `publishable`.
+         * @description Only a key in the calling key's environment whose scopes are a subset of the calling key's; otherwise 403 INSUFFICIENT_PERMISSIONS.
+         *
+         *     **Required scopes:** `keys:write`. Key kinds: `secret`, `publishable`.
          */
         post: operations["revokeMyKey"];
         delete?: never;
@@ -378,7 +380,9 @@ export interface paths {
         put?: never;
         /**
          * Rotate one of the calling consumer's keys
-         * @description **Required scopes:** `keys:write`. Key kinds: `secret`, `publishable`.
+         * @description Only a key in the calling key's environment whose scopes are a subset of the calling key's and that expires no later than the calling key; otherwise 403 INSUFFICIENT_PERMISSIONS. The new key keeps the rotated key's expiresAt.
+         *
+         *     **Required scopes:** `keys:write`. Key kinds: `secret`, `publishable`.
          */
         post: operations["rotateMyKey"];
         delete?: never;
@@ -460,7 +464,7 @@ export interface paths {
         };
         /**
          * The calling consumer's usage over [from, to)
-         * @description All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet.
+         * @description All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 300,000 stored usage rows (one per consumer, key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric).
          *
          *     **Required scopes:** `usage:read`. Key kinds: `secret`, `publishable`.
          */
@@ -482,7 +486,7 @@ export interface paths {
         };
         /**
          * Usage over [from, to), of one consumer or of all
-         * @description Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet.
+         * @description Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 300,000 stored usage rows (one per consumer, key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric, or name a consumer). Without consumerId the range is read from an index on the time bucket, so its cost follows the usage rows in the range, not the size of the table.
          *
          *     **Required scopes:** `usage:read`. Key kinds: `admin`.
          */
@@ -504,7 +508,9 @@ export interface paths {
         };
         /**
          * Overview: consumers and keys by status, requests in the last 24 hours, top consumers, keys expiring or unused
-         * @description **Required scopes:** `usage:read`. Key kinds: `admin`.
+         * @description Bounded work: the request counts and the top 10 consumers read only the usage rows of the last 24 hours, through an index on the time bucket (about 720,000 index entries for 10,000 consumers with three metrics reported hourly, whatever the age of the data kept); key counts are one grouped pass over the keys; the expiring and unused lists name at most 100 keys each, with their full count.
+         *
+         *     **Required scopes:** `usage:read`. Key kinds: `admin`.
          */
         get: operations["getStats"];
         put?: never;
@@ -896,18 +902,23 @@ export interface components {
              */
             valid: boolean;
             /**
-             * @description Entries found intact before the first problem (all of them when valid).
+             * @description Entries found intact, from the start of the log, before the first problem or the end of this page.
              * @example 1204
              */
             checked: number;
             /** @description Null when valid. */
             firstInvalid: components["schemas"]["AuditChainBreakDto"] | null;
             /**
-             * @description Hash of the last entry checked. Keep it outside the database (a ticket, your log pipeline): rewriting
+             * @description Hash of the last entry checked (on the last page: of the whole log). Keep it outside the database (a ticket, your log pipeline): rewriting
              *     any entry means recomputing every later hash, so the entry that had this hash would no longer have it.
              * @example 4b1a…
              */
             headHash: string;
+            /**
+             * @description Set when the log goes on past this request's `limit`: pass it as `cursor` to check the next entries.
+             *     Null when the check reached the end of the log (and compared it with the chain head) or found a problem.
+             */
+            nextCursor: string | null;
         };
         CreateConsumerDto: {
             /** @example Acme Corp */
@@ -2006,7 +2017,12 @@ export interface operations {
     };
     verifyAuditLog: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Entries to check in this request, 1-10000. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous answer: continue the check where it stopped. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2019,6 +2035,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditVerificationDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: limit outside 1-10000, or a cursor this API did not return */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
@@ -3279,7 +3304,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description CONFLICT: the key is revoked or expired */
+            /** @description CONFLICT: the key is revoked, expired, or already rotated (in its grace period: rotate its successor) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3852,7 +3877,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description CONFLICT: the key is revoked or expired */
+            /** @description CONFLICT: the key is revoked, expired, or already rotated (in its grace period: rotate its successor) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4145,7 +4170,7 @@ export interface operations {
                     "application/json": components["schemas"]["UsageReportDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points */
+            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, or too many stored rows */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4231,7 +4256,7 @@ export interface operations {
                     "application/json": components["schemas"]["UsageReportDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points */
+            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, or too many stored rows */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -11,14 +11,19 @@ export class AuditChainBreakDto {
 export class AuditVerificationDto {
   /** True when every entry links to the one before it and matches its hash. @example true */
   valid: boolean;
-  /** Entries found intact before the first problem (all of them when valid). @example 1204 */
+  /** Entries found intact, from the start of the log, before the first problem or the end of this page. @example 1204 */
   checked: number;
   /** Null when valid. */
   firstInvalid: AuditChainBreakDto | null;
   /**
-   * Hash of the last entry checked. Keep it outside the database (a ticket, your log pipeline): rewriting
+   * Hash of the last entry checked (on the last page: of the whole log). Keep it outside the database (a ticket, your log pipeline): rewriting
    * any entry means recomputing every later hash, so the entry that had this hash would no longer have it.
    * @example "4b1a…"
    */
   headHash: string;
+  /**
+   * Set when the log goes on past this request's `limit`: pass it as `cursor` to check the next entries.
+   * Null when the check reached the end of the log (and compared it with the chain head) or found a problem.
+   */
+  nextCursor: string | null;
 }

@@ -1,4 +1,5 @@
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { ISO_DATE_TIME } from '../../common/validators';
 
@@ -36,4 +37,23 @@ export class ListAuditLogQueryDto extends PageQueryDto {
   @IsOptional()
   @Matches(ISO_DATE_TIME, { message: 'must be an ISO-8601 date-time with a time zone' })
   to?: string;
+}
+
+/** Entries one chain check request verifies at most (a few hundred milliseconds of hashing). */
+export const MAX_VERIFY_ENTRIES = 10_000;
+
+export class VerifyAuditLogQueryDto {
+  /** Entries to check in this request, 1-10000. @example 10000 */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_VERIFY_ENTRIES)
+  limit?: number = MAX_VERIFY_ENTRIES;
+
+  /** The `nextCursor` of the previous answer: continue the check where it stopped. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
 }
