@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { newId } from '../common/ids';
+import { dialectOf } from '../database/dialect';
 import { Actor } from './actor';
 import { AuditEntry } from './audit-entry.entity';
 import { AuditFields, seal } from './audit-chain';
@@ -21,8 +22,7 @@ export interface AuditRecord {
 @Injectable()
 export class AuditService {
   async record(manager: EntityManager, actor: Actor, rec: AuditRecord): Promise<AuditEntry> {
-    const mysql = manager.connection.options.type === 'mysql';
-    const [head] = await manager.query(`SELECT seq, hash FROM audit_head WHERE id = 1${mysql ? ' FOR UPDATE' : ''}`);
+    const [head] = await manager.query(`SELECT seq, hash FROM audit_head WHERE id = 1${dialectOf(manager).forUpdate()}`);
     const prevHash: string = head.hash;
     const at = new Date();
     const fields: AuditFields = {

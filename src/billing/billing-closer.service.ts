@@ -6,7 +6,8 @@ import { AuditService } from '../audit/audit.service';
 import { isDuplicateKey } from '../common/db-errors';
 import { retryingDeadlocks } from '../database/retry';
 import { newId } from '../common/ids';
-import { isMysql, sqlTime, toDate } from '../database/sql';
+import { dialectOf } from '../database/dialect';
+import { sqlTime, toDate } from '../database/sql';
 import { Transactions } from '../database/transactions';
 import type { PlanSnapshot } from '../plans/plan-snapshot';
 import { BillingPeriod } from './billing-period.entity';
@@ -114,7 +115,7 @@ export class BillingCloser {
    * one of the same consumer is still open, so that periods close in order.
    */
   async closeDue(cutoff: Date, now = new Date()): Promise<number> {
-    const workers = isMysql(this.dataSource) ? MYSQL_CLOSE_WORKERS : 1;
+    const workers = dialectOf(this.dataSource).serializesTransactions ? 1 : MYSQL_CLOSE_WORKERS;
     const closed = await Promise.all(Array.from({ length: workers }, () => this.closeDueBatches(cutoff, now)));
     return closed.reduce((a, b) => a + b, 0);
   }
@@ -155,13 +156,13 @@ export class BillingCloser {
    * committed data. SQLite serializes transactions anyway.
    */
   private async batchTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    if (!isMysql(this.dataSource)) return this.tx.run(work);
+    if (dialectOf(this.dataSource).serializesTransactions) return this.tx.run(work);
     return retryingDeadlocks(() => this.dataSource.transaction('READ COMMITTED', work));
   }
 
   private async lock(m: EntityManager, where: string, params: unknown[], tail: string, skipLocked = false): Promise<PeriodRow[]> {
     const q = (name: string) => quoteName(m, name);
-    const locking = isMysql(m) ? (skipLocked ? ' FOR UPDATE SKIP LOCKED' : ' FOR UPDATE') : '';
+    const locking = dialectOf(m).forUpdate({ skipLocked });
     const rows: RawPeriod[] = await m.query(
       `SELECT p.id, p.consumer_id, p.start, p.${q('end')} AS ${q('end')}, p.status, p.plan_snapshot FROM billing_periods p WHERE ${where}${tail}${locking}`,
       params,

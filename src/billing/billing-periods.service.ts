@@ -4,7 +4,8 @@ import { DataSource, EntityManager, In } from 'typeorm';
 import { AppException } from '../common/app.exception';
 import { retryingDeadlocks } from '../database/retry';
 import { newId } from '../common/ids';
-import { isMysql, sqlTime, toDate } from '../database/sql';
+import { dialectOf } from '../database/dialect';
+import { sqlTime, toDate } from '../database/sql';
 import { Plan } from '../plans/plan.entity';
 import { PlanSnapshot, snapshotOf } from '../plans/plan-snapshot';
 import { BillingPeriod } from './billing-period.entity';
@@ -24,7 +25,7 @@ const CONSUMERS_PER_PAGE = 500;
 const ROWS_PER_INSERT = 500;
 
 export function quoteName(db: Db, name: string): string {
-  return isMysql(db) ? `\`${name}\`` : `"${name}"`;
+  return dialectOf(db).quote(name);
 }
 
 function toConsumer(row: { id: string; created_at: unknown; billing_anchor_day: unknown; plan_id: string | null }): BillableConsumer {
@@ -117,7 +118,7 @@ export class BillingPeriodsService {
       ];
     });
     const columns = ['id', 'consumer_id', 'start', 'end', 'status', 'plan_id', 'plan_snapshot', 'created_at'].map(q).join(', ');
-    const conflict = isMysql(db) ? ' ON DUPLICATE KEY UPDATE id = id' : ' ON CONFLICT (consumer_id, start) DO NOTHING';
+    const conflict = dialectOf(db).insertIgnoreTail(['consumer_id', 'start']);
     for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
       const chunk = rows.slice(i, i + ROWS_PER_INSERT);
       const sql = `INSERT INTO billing_periods (${columns}) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}${conflict}`;

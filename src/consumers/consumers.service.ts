@@ -8,6 +8,7 @@ import { AppException } from '../common/app.exception';
 import { newId } from '../common/ids';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import { Transactions } from '../database/transactions';
+import { dialectOf } from '../database/dialect';
 import { Plan } from '../plans/plan.entity';
 import { Consumer } from './consumer.entity';
 import { ConsumerDto } from './dto/consumer.dto';
@@ -147,7 +148,7 @@ export class ConsumersService {
 
   async find(m: EntityManager, id: string, forUpdate = false): Promise<Consumer> {
     const qb = m.getRepository(Consumer).createQueryBuilder('c').where('c.id = :id', { id });
-    if (forUpdate && m.connection.options.type === 'mysql') qb.setLock('pessimistic_write');
+    if (forUpdate) dialectOf(m).lockForUpdate(qb);
     const consumer = await qb.getOne();
     if (!consumer) throw AppException.notFound('Consumer');
     return consumer;

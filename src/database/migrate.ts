@@ -1,5 +1,6 @@
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import type { DataSource } from 'typeorm';
+import { dialectOf } from './dialect';
 
 const LOCK_NAME = 'tollgate_migrations';
 
@@ -8,7 +9,8 @@ const LOCK_NAME = 'tollgate_migrations';
  * server lock, on SQLite under a lock file beside the database (processes sharing one file).
  */
 export async function runMigrationsLocked(dataSource: DataSource, timeoutSeconds = 120): Promise<string[]> {
-  if (dataSource.options.type !== 'mysql') {
+  const namedLock = dialectOf(dataSource).namedLock;
+  if (!namedLock) {
     const database = String((dataSource.options as { database?: unknown }).database ?? ':memory:');
     const release = database === ':memory:' ? () => undefined : await lockFile(`${database}.migrating`, timeoutSeconds);
     try {
@@ -21,13 +23,12 @@ export async function runMigrationsLocked(dataSource: DataSource, timeoutSeconds
   const runner = dataSource.createQueryRunner();
   try {
     await runner.connect();
-    const [row] = await runner.query('SELECT GET_LOCK(?, ?) AS got', [LOCK_NAME, timeoutSeconds]);
-    if (Number(row?.got) !== 1) throw new Error(`could not take the migration lock within ${timeoutSeconds}s`);
+    if (!(await namedLock.acquire(runner, LOCK_NAME, timeoutSeconds))) throw new Error(`could not take the migration lock within ${timeoutSeconds}s`);
     try {
       const done = await dataSource.runMigrations({ transaction: 'each' });
       return done.map((m) => m.name);
     } finally {
-      await runner.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME]);
+      await namedLock.release(runner, LOCK_NAME);
     }
   } finally {
     await runner.release();

@@ -1,11 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { dialectOf } from './dialect';
 
 type Db = DataSource | EntityManager;
-
-export function isMysql(db: Db): boolean {
-  const ds = 'connection' in db ? db.connection : db;
-  return ds.options.type === 'mysql';
-}
 
 /** mysql2 returns BIGINT, DECIMAL and SUM as strings; SQLite returns numbers. Convert at the edge. */
 export function toNumber(value: unknown): number {
@@ -25,8 +21,6 @@ export function sqlTime(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
-const quote = (db: Db, name: string) => (isMysql(db) ? `\`${name}\`` : `"${name}"`);
-
 /**
  * Multi-row upsert that ADDS to counter columns on conflict (TypeORM's orUpdate overwrites).
  * Rows should be sorted by key so that concurrent writers lock in the same order.
@@ -41,16 +35,11 @@ export async function upsertAdd(
 ): Promise<void> {
   if (rows.length === 0) return;
   const columns = [...keyColumns, ...setColumns, ...addColumns];
-  const mysql = isMysql(db);
+  const dialect = dialectOf(db);
   // SQLite allows 32766 parameters per statement, MySQL 65535; keep each statement well below both.
   const perStatement = Math.max(1, Math.floor(30000 / columns.length));
-  const q = (c: string) => quote(db, c);
-  const update = mysql
-    ? [...addColumns.map((c) => `${q(c)} = ${q(c)} + VALUES(${q(c)})`), ...setColumns.map((c) => `${q(c)} = VALUES(${q(c)})`)]
-    : [...addColumns.map((c) => `${q(c)} = ${q(c)} + excluded.${q(c)}`), ...setColumns.map((c) => `${q(c)} = excluded.${q(c)}`)];
-  const tail = mysql
-    ? ` ON DUPLICATE KEY UPDATE ${update.join(', ')}`
-    : ` ON CONFLICT (${keyColumns.map(q).join(', ')}) DO UPDATE SET ${update.join(', ')}`;
+  const q = dialect.quote;
+  const tail = dialect.upsertAddTail(keyColumns, addColumns, setColumns);
   const placeholder = `(${columns.map(() => '?').join(', ')})`;
   for (let i = 0; i < rows.length; i += perStatement) {
     const chunk = rows.slice(i, i + perStatement);

@@ -19,6 +19,7 @@ import { decodeCursor, Page, PageQueryDto, toPage } from '../common/pagination';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { Consumer } from '../consumers/consumer.entity';
 import { Transactions } from '../database/transactions';
+import { dialectOf } from '../database/dialect';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import { CreateKeyDto } from './dto/create-key.dto';
@@ -279,7 +280,7 @@ export class ApiKeysService {
 
   async find(m: EntityManager, scope: KeyScope, id: string, forUpdate = false): Promise<ApiKey> {
     const qb = m.getRepository(ApiKey).createQueryBuilder('k').where({ id, ...this.scopeWhere(scope) });
-    if (forUpdate && m.connection.options.type === 'mysql') qb.setLock('pessimistic_write');
+    if (forUpdate) dialectOf(m).lockForUpdate(qb);
     const key = await qb.getOne();
     if (!key) throw AppException.notFound('API key');
     return key;
@@ -340,7 +341,7 @@ export class ApiKeysService {
       .andWhere('(k.expires_at IS NULL OR k.expires_at > :now)', { now });
     // A locking read on MySQL: two transactions revoking the last two root keys at once must not both
     // see the other as still active (InnoDB detects the lock cycle; Transactions retries the loser).
-    if (m.connection.options.type === 'mysql') qb.setLock('pessimistic_write');
+    dialectOf(m).lockForUpdate(qb);
     const others = await qb.getMany();
     if (!others.some((k) => k.scopes.includes('*'))) {
       throw AppException.conflict('This is the last active admin key with scope *; create another one first');

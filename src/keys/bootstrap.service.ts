@@ -8,6 +8,7 @@ import { generateKey, parseKey, startOf } from '../auth/key-format';
 import { KeyHasher } from '../auth/key-hasher';
 import { newId } from '../common/ids';
 import type { EnvironmentVariables } from '../config/env.validation';
+import { dialectOf } from '../database/dialect';
 import { Transactions } from '../database/transactions';
 import { ApiKey } from './api-key.entity';
 
@@ -48,15 +49,15 @@ export class BootstrapService implements OnApplicationBootstrap {
         'ADMIN_API_KEY is not a well-formed Tollgate key (prefix_env_random+checksum). Generate one with `npm run cli -- generate-key`.',
       );
     }
-    const mysql = this.dataSource.options.type === 'mysql';
-    const runner = mysql ? this.dataSource.createQueryRunner() : null;
+    const namedLock = dialectOf(this.dataSource).namedLock;
+    const runner = namedLock ? this.dataSource.createQueryRunner() : null;
     try {
-      if (runner) await runner.query("SELECT GET_LOCK('tollgate_bootstrap', 60)");
+      if (runner) await namedLock!.acquire(runner, 'tollgate_bootstrap', 60);
       const key = configured ?? generateKey(this.config.get('KEY_PREFIX', { infer: true }), 'live').key;
       const created = await this.tx.run(async (m) => {
         // SQLite: take the database's write lock before looking, so that processes starting together on
-        // one file queue here and the later ones see the first one's key. (MySQL holds GET_LOCK above.)
-        if (!mysql) await m.query('UPDATE audit_head SET seq = seq WHERE id = 1');
+        // one file queue here and the later ones see the first one's key. (MySQL holds a named lock above.)
+        if (!namedLock) await m.query('UPDATE audit_head SET seq = seq WHERE id = 1');
         const [row] = await m.query("SELECT COUNT(*) AS n FROM api_keys WHERE kind = 'admin'");
         if (Number(row.n) > 0) return false;
         const now = new Date();
@@ -89,7 +90,7 @@ export class BootstrapService implements OnApplicationBootstrap {
       return created ? { created: true, key, generated: !configured } : { created: false };
     } finally {
       if (runner) {
-        await runner.query("SELECT RELEASE_LOCK('tollgate_bootstrap')").catch(() => undefined);
+        await namedLock!.release(runner, 'tollgate_bootstrap').catch(() => undefined);
         await runner.release();
       }
     }

@@ -10,7 +10,7 @@ import type { Price } from '../billing/pricing/pricing.types';
 import { AppException, FieldError } from '../common/app.exception';
 import { newId } from '../common/ids';
 import { decodeCursor, Page, toPage } from '../common/pagination';
-import { isMysql } from '../database/sql';
+import { dialectOf } from '../database/dialect';
 import { Transactions } from '../database/transactions';
 import { CreatePlanDto, ListPlansQueryDto } from './dto/create-plan.dto';
 import { PlanDto } from './dto/plan.dto';
@@ -149,7 +149,7 @@ export class PlansService {
 
   private async find(m: EntityManager, id: string, forUpdate = false): Promise<Plan> {
     const qb = m.getRepository(Plan).createQueryBuilder('p').where('p.id = :id', { id });
-    if (forUpdate && isMysql(m)) qb.setLock('pessimistic_write');
+    if (forUpdate) dialectOf(m).lockForUpdate(qb);
     const plan = await qb.getOne();
     if (!plan) throw AppException.notFound('Plan');
     return plan;

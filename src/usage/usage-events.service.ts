@@ -6,7 +6,8 @@ import { canonicalJson } from '../audit/canonical';
 import { isDuplicateKey } from '../common/db-errors';
 import { ErrorCode } from '../common/error-code';
 import type { EnvironmentVariables } from '../config/env.validation';
-import { isMysql, sqlTime, toDate } from '../database/sql';
+import { dialectOf } from '../database/dialect';
+import { sqlTime, toDate } from '../database/sql';
 import { retrying } from '../database/retry';
 import { Transactions } from '../database/transactions';
 import { QuotaService } from '../rate-limit/quota/quota.service';
@@ -162,7 +163,7 @@ export class UsageEventsService {
   }
 
   /**
-   * Periods of the consumer overlapping the events' dates. On MySQL they are read with a shared lock,
+   * Periods of the consumer overlapping the events' dates, read with a shared lock (MySQL),
    * so that a close running at the same moment waits for this batch (and then bills it) or, having
    * closed first, is seen as closed here.
    */
@@ -174,10 +175,10 @@ export class UsageEventsService {
       if (e.at < min) min = e.at;
       if (e.at > max) max = e.at;
     }
-    const mysql = isMysql(m);
-    const q = (c: string) => (mysql ? `\`${c}\`` : `"${c}"`);
+    const dialect = dialectOf(m);
+    const q = dialect.quote;
     const rows: { s: unknown; e: unknown; status: string }[] = await m.query(
-      `SELECT ${q('start')} AS s, ${q('end')} AS e, status FROM billing_periods WHERE consumer_id = ? AND ${q('start')} <= ? AND ${q('end')} > ?${mysql ? ' LOCK IN SHARE MODE' : ''}`,
+      `SELECT ${q('start')} AS s, ${q('end')} AS e, status FROM billing_periods WHERE consumer_id = ? AND ${q('start')} <= ? AND ${q('end')} > ?${dialect.forShare()}`,
       [consumerId, sqlTime(new Date(max)), sqlTime(new Date(min))],
     );
     return rows.filter((r) => r.status === 'closed').map((r) => ({ start: toDate(r.s).getTime(), end: toDate(r.e).getTime() }));
@@ -185,8 +186,7 @@ export class UsageEventsService {
 
   private async insertEvents(m: EntityManager, key: AuthKey, events: UsageEvent[], now: number): Promise<void> {
     if (!events.length) return;
-    const mysql = isMysql(m);
-    const ts = mysql ? '`timestamp`' : '"timestamp"';
+    const ts = dialectOf(m).quote('timestamp');
     const createdAt = sqlTime(new Date(now));
     // Byte order of the keys (the order of the unique index), so concurrent inserts lock alike.
     const sorted = [...events].sort((a, b) => Buffer.compare(Buffer.from(a.idempotencyKey), Buffer.from(b.idempotencyKey)));

@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner, Table, TableIndex } from 'typeorm';
-import { noPadBinaryCollation } from '../collation';
+import { noPadBinaryCollation } from '../dialect';
 
 /**
  * Usage metering support:

@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { noPadBinaryCollation } from '../collation';
+import { noPadBinaryCollation } from '../dialect';
 
 /**
  * externalId is the operator's own identifier, compared byte for byte: on MySQL/MariaDB its unique index
