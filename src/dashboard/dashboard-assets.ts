@@ -40,7 +40,7 @@ const HEADERS: Record<string, string> = {
 export async function registerDashboardAssets(fastify: FastifyInstance, dir = DASHBOARD_DIR): Promise<boolean> {
   if (!existsSync(join(dir, 'index.html'))) return false;
   const { default: fastifyStatic } = await import('@fastify/static');
-  fastify.get('/dashboard', { schema: { hide: true } }, (_request, reply) => reply.redirect('/dashboard/', 301));
+  fastify.get('/dashboard', (_request, reply) => reply.redirect('/dashboard/', 301));
   // Not awaited: the plugin loads with the others when the server becomes ready.
   void fastify.register(fastifyStatic, {
     root: dir,
