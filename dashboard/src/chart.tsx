@@ -14,9 +14,24 @@ export interface ChartSeries {
  * from the API's answer (no traffic) are drawn as zero. The x axis is in the browser's zone. Totals are
  * also written out as text, for screen readers and for anyone who wants the number.
  */
-export function TimeChart({ title, series, stacked = false, height = 220 }: { title: string; series: ChartSeries[]; stacked?: boolean; height?: number }) {
+export function TimeChart({
+  title,
+  series,
+  buckets = [],
+  stacked = false,
+  height = 220,
+}: {
+  title: string;
+  series: ChartSeries[];
+  /** Every bucket start of the range (seconds): buckets the API left out (no traffic) are drawn as zero. */
+  buckets?: number[];
+  stacked?: boolean;
+  height?: number;
+}) {
   const box = useRef<HTMLDivElement>(null);
-  const times = [...new Set(series.flatMap((s) => s.points.map((p) => Date.parse(p.start) / 1000)))].sort((a, b) => a - b);
+  const seen = series.flatMap((s) => s.points.map((p) => Date.parse(p.start) / 1000));
+  const hasTraffic = seen.length > 0;
+  const times = [...new Set([...buckets, ...seen])].sort((a, b) => a - b);
   const columns = series.map((s) => {
     const byTime = new Map(s.points.map((p) => [Date.parse(p.start) / 1000, p.quantity]));
     return times.map((t) => byTime.get(t) ?? 0);
@@ -26,7 +41,7 @@ export function TimeChart({ title, series, stacked = false, height = 220 }: { ti
 
   useEffect(() => {
     const el = box.current;
-    if (!el || times.length === 0) return;
+    if (!el || !hasTraffic) return;
     const width = () => Math.max(280, el.clientWidth);
     const plot = new uPlot(
       {
@@ -42,7 +57,7 @@ export function TimeChart({ title, series, stacked = false, height = 220 }: { ti
             stroke: s.color,
             fill: stacked ? s.color + '55' : undefined,
             width: 2,
-            points: { show: times.length < 60 },
+            points: { show: times.length <= 62 },
           })),
         ],
       },
@@ -56,13 +71,13 @@ export function TimeChart({ title, series, stacked = false, height = 220 }: { ti
       plot.destroy();
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, height]);
+  }, [key, height, hasTraffic]);
 
   const totals = series.map((s) => ({ label: s.label, total: s.points.reduce((n, p) => n + p.quantity, 0) }));
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
-      {times.length === 0 ? <p className="empty">No traffic in this range.</p> : <div ref={box} role="img" aria-label={`${title}: chart`} />}
+      {!hasTraffic ? <p className="empty">No traffic in this range.</p> : <div ref={box} role="img" aria-label={`${title}: chart`} />}
       <dl className="totals" data-testid="chart-totals">
         {totals.map((t) => (
           <div key={t.label} data-series={t.label}>

@@ -20,6 +20,25 @@ export function rangeOf(g: Granularity): { from: string; to: string } {
   return { from: new Date(to - span).toISOString(), to: new Date(to).toISOString() };
 }
 
+/** Start of every bucket of [from, to) in seconds, so that buckets without traffic are drawn as zero. */
+export function bucketStarts(g: Granularity, from: string, to: string): number[] {
+  const start = Date.parse(from);
+  const end = Date.parse(to);
+  const out: number[] = [];
+  if (g === 'month') {
+    const d = new Date(start);
+    for (let m = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1); m < end; ) {
+      out.push(m / 1000);
+      const n = new Date(m);
+      m = Date.UTC(n.getUTCFullYear(), n.getUTCMonth() + 1, 1);
+    }
+    return out;
+  }
+  const step = g === 'minute' ? MINUTE : g === 'hour' ? HOUR : DAY;
+  for (let t = Math.ceil(start / step) * step; t < end; t += step) out.push(t / 1000);
+  return out;
+}
+
 export function useGranularity(initial: Granularity): [Granularity, (g: Granularity) => void] {
   return useState<Granularity>(initial);
 }

@@ -7,7 +7,7 @@ import { useAction, useLoad, usePaged } from '../hooks';
 import { CreateKeyForm } from '../keyform';
 import { href } from '../router';
 import { useSession } from '../session';
-import { GranularitySwitch, PALETTE, rangeOf, RANGES, useGranularity } from '../usage';
+import { bucketStarts, GranularitySwitch, PALETTE, rangeOf, RANGES, useGranularity } from '../usage';
 import { SuspendResume, usePlans } from './Consumers';
 
 export function ConsumerPage({ id }: { id: string }) {
@@ -193,21 +193,22 @@ function ConsumerKeys({ consumerId }: { consumerId: string }) {
 
 function ConsumerUsage({ consumerId }: { consumerId: string }) {
   const [granularity, setGranularity] = useGranularity('hour');
-  const [usage] = useLoad(() => {
+  const [usage] = useLoad(async () => {
     const { from, to } = rangeOf(granularity);
-    return call(api.GET('/v1/admin/usage', { params: { query: { consumerId, from, to, granularity, groupBy: 'metric' } } }));
+    const report = await call(api.GET('/v1/admin/usage', { params: { query: { consumerId, from, to, granularity, groupBy: 'metric' } } }));
+    return { report, buckets: bucketStarts(granularity, from, to) };
   }, [consumerId, granularity]);
   return (
     <section>
       <h2>Usage</h2>
       <GranularitySwitch value={granularity} onChange={setGranularity} idPrefix="consumer-usage" />
       <Show state={usage}>
-        {(u) =>
+        {({ report: u, buckets }) =>
           u.series.length === 0 ? (
             <Empty>No usage in the {RANGES[granularity].label.split(',')[0]}.</Empty>
           ) : (
             u.series.map((s, i) => (
-              <TimeChart key={s.metric} title={`${s.metric}, ${RANGES[granularity].label}`} series={[{ label: s.metric, color: PALETTE[i % PALETTE.length], points: s.points }]} />
+              <TimeChart key={s.metric} title={`${s.metric}, ${RANGES[granularity].label}`} series={[{ label: s.metric, color: PALETTE[i % PALETTE.length], points: s.points }]} buckets={buckets} />
             ))
           )
         }

@@ -7,7 +7,7 @@ import { useAction, useLoad } from '../hooks';
 import { isoFromLocal, listOf, type CreatedKey } from '../keyform';
 import { href } from '../router';
 import { useSession } from '../session';
-import { GranularitySwitch, rangeOf, RANGES, useGranularity } from '../usage';
+import { bucketStarts, GranularitySwitch, rangeOf, RANGES, useGranularity } from '../usage';
 
 type ApiKey = Schemas['ApiKeyDto'];
 type Outcome = Schemas['KeyOutcome'];
@@ -176,9 +176,10 @@ function KeyActions({ k, onChanged, onRotated }: { k: ApiKey; onChanged: () => v
 
 function KeyTraffic({ keyId }: { keyId: string }) {
   const [granularity, setGranularity] = useGranularity('minute');
-  const [outcomes, reload] = useLoad(() => {
+  const [outcomes, reload] = useLoad(async () => {
     const { from, to } = rangeOf(granularity);
-    return call(api.GET('/v1/admin/usage/outcomes', { params: { query: { keyId, from, to, granularity } } }));
+    const report = await call(api.GET('/v1/admin/usage/outcomes', { params: { query: { keyId, from, to, granularity } } }));
+    return { report, buckets: bucketStarts(granularity, from, to) };
   }, [keyId, granularity]);
   return (
     <section>
@@ -188,7 +189,7 @@ function KeyTraffic({ keyId }: { keyId: string }) {
         Refresh
       </button>
       <Show state={outcomes}>
-        {(report) => {
+        {({ report, buckets }) => {
           const series: ChartSeries[] = GROUPS.map((g) => ({
             label: g.label,
             color: g.color,
@@ -196,7 +197,7 @@ function KeyTraffic({ keyId }: { keyId: string }) {
           }));
           return (
             <>
-              <TimeChart title={`Requests with this key, ${RANGES[granularity].label}`} series={series} />
+              <TimeChart title={`Requests with this key, ${RANGES[granularity].label}`} series={series} buckets={buckets} />
               {report.totals.length === 0 ? (
                 <Empty>No requests with this key in this range.</Empty>
               ) : (

@@ -5,8 +5,7 @@ import { formatNumber, Time } from '../format';
 import { useLoad } from '../hooks';
 import { href } from '../router';
 import { useSession } from '../session';
-
-const HOUR = 3_600_000;
+import { bucketStarts, rangeOf } from '../usage';
 
 export function Overview() {
   const { can } = useSession();
@@ -23,14 +22,10 @@ export function Overview() {
 
 function OverviewWithStats() {
   const [stats] = useLoad(() => call(api.GET('/v1/admin/stats')), []);
-  const [traffic] = useLoad(() => {
-    // Whole hours, so that the first and last buckets are not partial.
-    const to = Math.ceil(Date.now() / HOUR) * HOUR;
-    return call(
-      api.GET('/v1/admin/usage', {
-        params: { query: { from: new Date(to - 24 * HOUR).toISOString(), to: new Date(to).toISOString(), granularity: 'hour', metric: 'requests' } },
-      }),
-    );
+  const [traffic] = useLoad(async () => {
+    const { from, to } = rangeOf('hour');
+    const report = await call(api.GET('/v1/admin/usage', { params: { query: { from, to, granularity: 'hour', metric: 'requests' } } }));
+    return { report, buckets: bucketStarts('hour', from, to) };
   }, []);
   return (
     <section>
@@ -69,11 +64,8 @@ function OverviewWithStats() {
         )}
       </Show>
       <Show state={traffic}>
-        {(t) => (
-          <TimeChart
-            title="Requests per hour, last 24 hours"
-            series={[{ label: 'requests', color: '#0172ad', points: t.series.flatMap((s) => s.points) }]}
-          />
+        {({ report, buckets }) => (
+          <TimeChart title="Requests per hour, last 24 hours" series={[{ label: 'requests', color: '#0172ad', points: report.series.flatMap((s) => s.points) }]} buckets={buckets} />
         )}
       </Show>
       <Show state={stats}>
