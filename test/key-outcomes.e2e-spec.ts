@@ -64,6 +64,40 @@ describe('per-key outcomes (GET /v1/admin/usage/outcomes) and GET /v1/admin/me',
     expect(usage.body.totals).toEqual([{ metric: 'requests', quantity: 3 }]);
   });
 
+  it('counts quota refusals apart from rate limits, and refusals of a suspended consumer', async () => {
+    const plan = await server.post('/v1/admin/plans', { name: 'Tiny', currency: 'USD', quotas: [{ metric: 'requests', limit: 2, period: 'month' }] }, server.adminKey);
+    expect(plan.status).toBe(201);
+    const { consumer, key, plaintext } = await consumerWithKey(server, { scopes: ['usage:read'] }, { name: 'Quota', planId: plan.body.id });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await server.get('/v1/me/ping', plaintext)).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    expect((await server.post(`/v1/admin/consumers/${consumer.id}/suspend`, {}, server.adminKey)).status).toBe(200);
+    const suspended = await server.get('/v1/me/ping', plaintext);
+    expect(suspended.status).toBe(403);
+    expect(suspended.body.error).toBe('CONSUMER_SUSPENDED');
+    const expected = { CONSUMER_SUSPENDED: 1, QUOTA_EXCEEDED: 1, VALID: 2 };
+    expect(await totals(`keyId=${key.id}`, expected)).toEqual(expected);
+  });
+
+  it('writes the last refusals on shutdown', async () => {
+    const own = await TestServer.start({ env: { USAGE_FLUSH_INTERVAL_MS: '60000' } });
+    try {
+      const { key, plaintext } = await consumerWithKey(own);
+      expect((await own.post(`/v1/admin/keys/${key.id}/revoke`, {}, own.adminKey)).status).toBe(200);
+      for (let i = 0; i < 3; i++) expect((await own.get('/v1/me/ping', plaintext)).status).toBe(401);
+      await own.stop('SIGTERM', false);
+      const again = await TestServer.startSibling(own);
+      try {
+        const r = await again.get<Report>(`/v1/admin/usage/outcomes?from=${from()}&to=${to()}&keyId=${key.id}`, again.adminKey);
+        expect(r.body.totals).toEqual([{ outcome: 'KEY_REVOKED', quantity: 3 }]);
+      } finally {
+        await again.stop('SIGTERM', false);
+      }
+    } finally {
+      await own.db.drop();
+    }
+  });
+
   it('answers 404 for an unknown key or consumer, or a key of another consumer, and 400 for a bad range', async () => {
     const a = await consumerWithKey(server, {}, { name: 'A' });
     const b = await consumerWithKey(server, {}, { name: 'B' });
