@@ -9,6 +9,7 @@ import { BillingModule } from './billing/billing.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { validateEnv } from './config/env.validation';
 import { ConsumersModule } from './consumers/consumers.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
@@ -22,6 +23,7 @@ import { PlansModule } from './plans/plans.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { UsageMeteringGuard } from './usage/usage-metering.guard';
+import { KeyOutcomesModule } from './usage/outcomes/key-outcomes.module';
 import { UsageModule } from './usage/usage.module';
 import { StatsModule } from './stats/stats.module';
 import { VerifyModule } from './verify/verify.module';
@@ -40,12 +42,14 @@ import { VerifyModule } from './verify/verify.module';
     MeModule,
     VerifyModule,
     UsageModule,
+    KeyOutcomesModule,
     StatsModule,
     HealthModule,
     PingModule,
     ...guardTiming.modules(),
     PlansModule,
     BillingModule,
+    DashboardModule,
   ],
   providers: [
     // Global guards run in the order registered: who is calling, may they, how often, how much.

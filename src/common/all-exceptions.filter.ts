@@ -77,6 +77,8 @@ function bodyError(code: string, err: Error): AppException {
 
 export function renderError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const ex = toAppException(err);
+  // Read by the per-key outcome counter (a rate limit and a quota both answer 429).
+  request.errorCode = ex.code;
   if (ex.code === ErrorCode.INTERNAL_ERROR) request.log.error({ err: describeError(err) }, 'unhandled error');
   else if (ex.code === ErrorCode.SERVICE_UNAVAILABLE) request.log.warn({ err: (err as Error)?.message }, 'dependency unavailable');
   const body: Record<string, unknown> = {

@@ -18,8 +18,13 @@ export class UsageMeteringGuard implements CanActivate {
   constructor(private readonly recorder: UsageRecorder) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const auth = context.getArgByIndex<FastifyRequest>(0).auth;
-    if (auth) this.recorder.record(auth.key, REQUESTS_METRIC, 1);
+    const request = context.getArgByIndex<FastifyRequest>(0);
+    const auth = request.auth;
+    if (auth) {
+      this.recorder.record(auth.key, REQUESTS_METRIC, 1);
+      // Counted here, so never again as a refusal (a handler may still answer 403).
+      request.admitted = true;
+    }
     return true;
   }
 }

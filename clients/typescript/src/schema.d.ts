@@ -499,6 +499,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/usage/outcomes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Requests made with keys over [from, to), split by outcome
+         * @description Per key, or all keys of a consumer, or all keys: `VALID` counts the requests every guard admitted (the `requests` usage metric, whatever the handler then answered); the other outcomes count requests refused with a known key — revoked or expired (401), suspended consumer, IP, origin or missing scope (403), rate limit or quota (429). Refusals are never billed. Requests with an unknown or malformed key belong to no key and are not counted here. Admin keys are not metered, so they have no `VALID` series. Counts are written about once per flush interval (1 s by default).
+         *
+         *     **Required scopes:** `usage:read`. Key kinds: `admin`.
+         */
+        get: operations["getKeyOutcomes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/stats": {
         parameters: {
             query?: never;
@@ -768,6 +790,26 @@ export interface paths {
          * @description **Required scopes:** `billing:read`. Key kinds: `secret`, `publishable`.
          */
         get: operations["listMyInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who am I: the calling admin key and its scopes
+         * @description **Required scopes:** none beyond a valid key. Key kinds: `admin`.
+         */
+        get: operations["getAdminMe"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1453,6 +1495,41 @@ export interface components {
             /** @description Per metric, over the whole range. */
             totals: components["schemas"]["UsageTotalDto"][];
         };
+        /**
+         * @description `VALID`: admitted by every guard (the `requests` usage metric); otherwise the error code the request was refused with.
+         * @enum {string}
+         */
+        KeyOutcome: "VALID" | "KEY_REVOKED" | "KEY_EXPIRED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED";
+        KeyOutcomeSeriesDto: {
+            /**
+             * @description `VALID`: admitted by every guard (the `requests` usage metric); otherwise the error code the request was refused with.
+             * @example VALID
+             */
+            outcome: components["schemas"]["KeyOutcome"];
+            /**
+             * @description With groupBy=key.
+             * @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            keyId?: string;
+            /** @description Buckets with requests, oldest first; buckets without any are left out. */
+            points: components["schemas"]["UsagePointDto"][];
+        };
+        KeyOutcomeTotalDto: {
+            /** @example RATE_LIMIT_EXCEEDED */
+            outcome: components["schemas"]["KeyOutcome"];
+            /** @example 42 */
+            quantity: number;
+        };
+        KeyOutcomesReportDto: {
+            /**
+             * @example hour
+             * @enum {string}
+             */
+            granularity: "minute" | "hour" | "day" | "month";
+            series: components["schemas"]["KeyOutcomeSeriesDto"][];
+            /** @description Per outcome, over the whole range. */
+            totals: components["schemas"]["KeyOutcomeTotalDto"][];
+        };
         ConsumerCountsDto: {
             /** @example 120 */
             total: number;
@@ -1920,6 +1997,36 @@ export interface components {
             data: components["schemas"]["InvoiceDto"][];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
+        };
+        AdminMeDto: {
+            /**
+             * @example admin
+             * @enum {string}
+             */
+            kind: "admin";
+            /**
+             * @example live
+             * @enum {string}
+             */
+            environment: "live" | "test";
+            /**
+             * Format: date-time
+             * @example null
+             */
+            expiresAt: string | null;
+            /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /** @example operations console */
+            name: string;
+            /**
+             * @description What the key may do; `*` and `resource:*` are wildcards.
+             * @example [
+             *       "consumers:read",
+             *       "keys:read",
+             *       "usage:read"
+             *     ]
+             */
+            scopes: string[];
         };
     };
     responses: never;
@@ -4321,6 +4428,101 @@ export interface operations {
             };
         };
     };
+    getKeyOutcomes: {
+        parameters: {
+            query: {
+                /** @description UTC buckets. Widest range: minute 24 hours, hour 31 days, day 366 days, month 10 years. */
+                granularity?: "minute" | "hour" | "day" | "month";
+                /** @description One series per outcome, or per outcome and key. */
+                groupBy?: "outcome" | "key";
+                /** @description Start of the range, inclusive (UTC buckets). */
+                from: string;
+                /** @description End of the range, exclusive. */
+                to: string;
+                /** @description Only the keys of this consumer. */
+                consumerId?: string;
+                /** @description Only this key. */
+                keyId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyOutcomesReportDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such consumer, or no such key (of that consumer) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     getStats: {
         parameters: {
             query?: never;
@@ -5477,6 +5679,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InvoicePageDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getAdminMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminMeDto"];
                 };
             };
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */

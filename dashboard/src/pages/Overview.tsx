@@ -1,0 +1,144 @@
+import { api, call } from '../api';
+import { TimeChart } from '../chart';
+import { Empty, Show } from '../components';
+import { formatNumber, Time } from '../format';
+import { useLoad } from '../hooks';
+import { href } from '../router';
+import { useSession } from '../session';
+import { bucketStarts, rangeOf } from '../usage';
+
+export function Overview() {
+  const { can } = useSession();
+  if (!can('usage:read')) {
+    return (
+      <section>
+        <h1>Overview</h1>
+        <Empty>The overview needs the usage:read scope; use the menu for what your key may see.</Empty>
+      </section>
+    );
+  }
+  return <OverviewWithStats />;
+}
+
+function OverviewWithStats() {
+  const [stats] = useLoad(() => call(api.GET('/v1/admin/stats')), []);
+  const [traffic] = useLoad(async () => {
+    const { from, to } = rangeOf('hour');
+    const report = await call(api.GET('/v1/admin/usage', { params: { query: { from, to, granularity: 'hour', metric: 'requests' } } }));
+    return { report, buckets: bucketStarts('hour', from, to) };
+  }, []);
+  return (
+    <section>
+      <h1>Overview</h1>
+      <Show state={stats}>
+        {(s) => (
+          <>
+            <div className="grid cards">
+              <article>
+                <header>Consumers</header>
+                <p className="big" data-testid="consumers-total">
+                  {formatNumber(s.consumers.total)}
+                </p>
+                <small>
+                  {formatNumber(s.consumers.active)} active · {formatNumber(s.consumers.suspended)} suspended
+                </small>
+              </article>
+              <article>
+                <header>Keys</header>
+                <p className="big">{formatNumber(s.keys.total)}</p>
+                <small>
+                  {formatNumber(s.keys.active)} active · {formatNumber(s.keys.revoked)} revoked · {formatNumber(s.keys.expired)} expired
+                </small>
+              </article>
+              <article>
+                <header>Requests, last 24 h</header>
+                <p className="big" data-testid="requests-24h">
+                  {formatNumber(s.requestsLast24h.total)}
+                </p>
+                <small>
+                  {formatNumber(s.requestsLast24h.live)} live · {formatNumber(s.requestsLast24h.test)} test
+                </small>
+              </article>
+            </div>
+          </>
+        )}
+      </Show>
+      <Show state={traffic}>
+        {({ report, buckets }) => (
+          <TimeChart title="Requests per hour, last 24 hours" series={[{ label: 'requests', color: '#0172ad', points: report.series.flatMap((s) => s.points) }]} buckets={buckets} />
+        )}
+      </Show>
+      <Show state={stats}>
+        {(s) => (
+          <div className="grid">
+            <section>
+              <h2>Top consumers (24 h)</h2>
+              {s.topConsumers.length === 0 ? (
+                <Empty>No traffic in the last 24 hours.</Empty>
+              ) : (
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Consumer</th>
+                      <th scope="col">Requests</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {s.topConsumers.map((c) => (
+                      <tr key={c.consumerId}>
+                        <td>
+                          <a href={href('consumers', c.consumerId)}>{c.name ?? c.consumerId}</a>
+                        </td>
+                        <td>{formatNumber(c.requests)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </section>
+            <section>
+              <h2>Keys expiring soon ({s.keysExpiringSoon.count})</h2>
+              <KeyList keys={s.keysExpiringSoon.keys} column="expiresAt" empty="No key expires in the next days." />
+              <h2>Keys never or long unused ({s.keysUnused.count})</h2>
+              <KeyList keys={s.keysUnused.keys} column="lastUsedAt" empty="Every key was used recently." />
+            </section>
+          </div>
+        )}
+      </Show>
+    </section>
+  );
+}
+
+function KeyList({
+  keys,
+  column,
+  empty,
+}: {
+  keys: { id: string; name: string; start: string; expiresAt: string | null; lastUsedAt: string | null }[];
+  column: 'expiresAt' | 'lastUsedAt';
+  empty: string;
+}) {
+  if (keys.length === 0) return <Empty>{empty}</Empty>;
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Key</th>
+          <th scope="col">{column === 'expiresAt' ? 'Expires' : 'Last used'}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {keys.map((k) => (
+          <tr key={k.id}>
+            <td>
+              <a href={href('keys', k.id)}>{k.name}</a> <code>{k.start}…</code>
+            </td>
+            <td>
+              <Time value={k[column]} empty="never" />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

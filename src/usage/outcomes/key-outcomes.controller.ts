@@ -1,0 +1,33 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminOnly, RequireScopes } from '../../auth/decorators';
+import { ErrorResponseDto } from '../../common/error-response.dto';
+import { KeyOutcomesQueryDto, KeyOutcomesReportDto } from './key-outcomes.dto';
+import { KeyOutcomesService } from './key-outcomes.service';
+
+@ApiTags('Usage')
+@AdminOnly()
+@Controller('admin/usage/outcomes')
+export class KeyOutcomesController {
+  constructor(private readonly outcomes: KeyOutcomesService) {}
+
+  @Get()
+  @RequireScopes('usage:read')
+  @ApiOperation({
+    operationId: 'getKeyOutcomes',
+    summary: 'Requests made with keys over [from, to), split by outcome',
+    description: [
+      'Per key, or all keys of a consumer, or all keys: `VALID` counts the requests every guard admitted (the `requests` usage metric,',
+      'whatever the handler then answered); the other outcomes count requests refused with a known key — revoked or expired (401),',
+      'suspended consumer, IP, origin or missing scope (403), rate limit or quota (429). Refusals are never billed.',
+      'Requests with an unknown or malformed key belong to no key and are not counted here. Admin keys are not metered, so they have no `VALID` series.',
+      'Counts are written about once per flush interval (1 s by default).',
+    ].join(' '),
+  })
+  @ApiOkResponse({ type: KeyOutcomesReportDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND: no such consumer, or no such key (of that consumer)' })
+  get(@Query() query: KeyOutcomesQueryDto): Promise<KeyOutcomesReportDto> {
+    return this.outcomes.report(query);
+  }
+}
