@@ -1,0 +1,119 @@
+import type { DataSource } from 'typeorm';
+import type { Transactions } from '../database/transactions';
+import type { ApiKey } from '../keys/api-key.entity';
+import { KeyCache } from './key-cache';
+import { generateKey } from './key-format';
+import { KeyHasher } from './key-hasher';
+import { KeyVerifier, VerifyOutcome } from './key-verifier.service';
+
+type Row = ApiKey & { consumer: unknown; plan: unknown };
+
+const hasher = KeyHasher.parse('spec-secret-0123456789');
+const key = generateKey('tg', 'live').key;
+const hash = hasher.hash(key);
+
+/** A database whose key reads the test answers by hand, so that it can order them against invalidations. */
+class ManualDatabase {
+  readonly reads: { resolve: (rows: Row[]) => void }[] = [];
+
+  get dataSource(): DataSource {
+    const read = () => new Promise<Row[]>((resolve) => this.reads.push({ resolve }));
+    const builder: Record<string, unknown> = {};
+    for (const step of ['addSelect', 'leftJoinAndMapOne', 'where']) builder[step] = () => builder;
+    builder.getMany = read;
+    return { getRepository: () => ({ createQueryBuilder: () => builder }) } as unknown as DataSource;
+  }
+
+  answer(i: number, row: Row | null): void {
+    this.reads[i].resolve(row ? [row] : []);
+  }
+}
+
+const row = (over: Partial<ApiKey> = {}): Row =>
+  ({
+    id: 'key_1',
+    hash,
+    consumerId: 'cons_1',
+    kind: 'secret',
+    name: 'k',
+    environment: 'live',
+    scopes: [],
+    expiresAt: null,
+    revokedAt: null,
+    allowedIps: [],
+    allowedOrigins: [],
+    rateLimits: [],
+    consumer: { id: 'cons_1', status: 'active', planId: null, billingAnchorDay: 1, createdAt: new Date(0) },
+    plan: null,
+    ...over,
+  }) as unknown as Row;
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('KeyVerifier: reads against invalidations', () => {
+  let now: number;
+  let db: ManualDatabase;
+  let cache: KeyCache;
+  let verifier: KeyVerifier;
+  const from = { ip: '127.0.0.1' };
+  const verify = (): VerifyOutcome | Promise<VerifyOutcome> => verifier.verify(key, from, now);
+
+  beforeEach(() => {
+    now = 1_000_000;
+    db = new ManualDatabase();
+    cache = new KeyCache({ ttlMs: 1000, staleMs: 60_000, max: 100, negativeTtlMs: 1000, negativeMax: 100 }, () => now);
+    verifier = new KeyVerifier(db.dataSource, cache, hasher, {} as Transactions);
+  });
+
+  it('asks the database once for a key never seen, however many requests wait for it', async () => {
+    const pending = [verify(), verify(), verify()];
+    expect(db.reads).toHaveLength(1);
+    db.answer(0, row());
+    for (const p of pending) expect(await p).toMatchObject({ ok: true });
+    expect(verify()).toMatchObject({ ok: true });
+    expect(db.reads).toHaveLength(1);
+  });
+
+  it('serves an old record at once and refreshes it in the background', async () => {
+    const first = verify();
+    db.answer(0, row());
+    await first;
+    now += 1500;
+    expect(verify()).toMatchObject({ ok: true });
+    expect(db.reads).toHaveLength(2);
+    // Meanwhile the old record keeps answering, and no second refresh starts.
+    expect(verify()).toMatchObject({ ok: true });
+    expect(db.reads).toHaveLength(2);
+    db.answer(1, row({ revokedAt: new Date(now - 10) }));
+    await flush();
+    expect(verify()).toMatchObject({ ok: false, code: 'KEY_REVOKED' });
+  });
+
+  it('a refresh in flight when the key is revoked does not put the old record back', async () => {
+    const first = verify();
+    db.answer(0, row());
+    await first;
+    now += 1500;
+    expect(verify()).toMatchObject({ ok: true }); // starts the refresh
+    cache.invalidateKey('key_1'); // the revocation lands while the refresh reads
+    db.answer(1, row()); // ...and the refresh answers with what it read before it
+    await flush();
+    // The record is gone: the next request reads the database again and sees the revocation.
+    const next = verify();
+    expect(next).toBeInstanceOf(Promise);
+    expect(db.reads).toHaveLength(3);
+    db.answer(2, row({ revokedAt: new Date(now - 10) }));
+    expect(await next).toMatchObject({ ok: false, code: 'KEY_REVOKED' });
+  });
+
+  it('a first read in flight when the consumer is suspended is read again before it answers', async () => {
+    const pending = verify();
+    cache.invalidateConsumer('cons_1');
+    db.answer(0, row());
+    await flush();
+    expect(db.reads).toHaveLength(2);
+    db.answer(1, row({ consumer: { id: 'cons_1', status: 'suspended', planId: null, billingAnchorDay: 1, createdAt: new Date(0) } } as never));
+    expect(await pending).toMatchObject({ ok: false, code: 'CONSUMER_SUSPENDED' });
+    expect(verify()).toMatchObject({ ok: false, code: 'CONSUMER_SUSPENDED' });
+  });
+});
