@@ -258,6 +258,24 @@ describe('operator console (headless Chromium)', () => {
       for (const name of ['Plans', 'Billing', 'Audit log']) expect(await page.getByRole('link', { name }).count()).toBe(0);
     }));
 
+  it('is interactive within a second of navigation (warm browser, embedded database)', () =>
+    step('interactive', async () => {
+      const samples: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        await page.goto('about:blank');
+        const started = Date.now();
+        await page.goto(`${server.url}/dashboard/#/consumers`);
+        // Signed in from the tab's storage: interactive once the first page's data is on screen and usable.
+        await page.getByRole('link', { name: 'Acme Robotics' }).waitFor();
+        await page.getByRole('searchbox').fill('x');
+        samples.push(Date.now() - started);
+      }
+      const best = Math.min(...samples);
+      process.stdout.write(`dashboard: consumers page interactive in ${samples.join(', ')} ms\n`);
+      // The target is 1 s; the bound leaves room for a CI machine shared with other jobs.
+      expect(best).toBeLessThan(2000);
+    }));
+
   it('sent nothing to another host and broke no CSP rule', () => {
     expect(w.foreignRequests).toEqual([]);
     expect(w.problems).toEqual([]);
