@@ -118,6 +118,16 @@ describe('operator console (headless Chromium)', () => {
       await page.getByRole('button', { name: 'Create plan' }).click();
       await page.getByRole('cell', { name: /Pro/ }).first().waitFor();
       expect(await textOf(page.locator('tbody'))).toContain('requests: 0.01 USD per unit');
+
+      // Tiered prices: one tier per line, `*` for the last.
+      await page.getByRole('button', { name: 'New plan' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('Scale');
+      await page.getByLabel('Currency (ISO 4217)').fill('EUR');
+      await page.getByLabel('Metric', { exact: true }).fill('tokens');
+      await page.locator('#price-0-model').selectOption('graduated');
+      await page.locator('#price-0-tiers').fill('1000 0.002\n* 0.001 5');
+      await page.getByRole('button', { name: 'Create plan' }).click();
+      await eventually(async () => expect(await textOf(page.locator('tbody'))).toContain('tokens: graduated (to 1,000: 0.002; above: 0.001 + 5) EUR'));
     }));
 
   it('creates a consumer on that plan and shows the open period estimate', () =>
@@ -182,6 +192,9 @@ describe('operator console (headless Chromium)', () => {
         await page.reload();
         expect(await textOf(page.getByTestId('invoice-total'))).toContain('49.05');
       });
+      // The consumer's usage per metric, at another granularity.
+      await page.getByLabel('last hour, per minute').check();
+      await eventually(async () => expect(await textOf(page.locator('[data-series="requests"] dd'))).toBe('5'));
     }));
 
   it('revokes the key after confirmation, and counts its 401s as refused', () =>
