@@ -56,14 +56,15 @@ describe('operator console (headless Chromium)', () => {
   });
 
   afterAll(async () => {
-    if (failed && page) {
-      // The main pages as they were at the end, for the CI log.
+    if ((failed || process.env.DASHBOARD_SCREENSHOTS === '1') && page) {
+      // The main pages as they were at the end, for the CI log (or on request).
       for (const [name, hash] of [
         ['overview', '#/'],
         ['consumers', '#/consumers'],
         ['plans', '#/plans'],
         ['billing', '#/billing'],
         ['audit', '#/audit'],
+        ...(state.consumerId ? [['consumer', `#/consumers/${state.consumerId}`]] : []),
         ...(state.keyId ? [['key', `#/keys/${state.keyId}`]] : []),
       ]) {
         await go(hash)
