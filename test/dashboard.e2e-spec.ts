@@ -1,11 +1,14 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { TestServer } from './support/server';
+import { ROOT, TestServer } from './support/server';
 
 /** The console's static files as the server hands them out (the browser suite drives the pages). */
 describe('GET /dashboard', () => {
   let server: TestServer;
 
   beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'dist', 'dashboard', 'index.html'))) throw new Error('the console is not built: run npm run build (nest build alone does not build it)');
     server = await TestServer.start();
   });
   afterAll(async () => {

@@ -79,6 +79,19 @@ describe('per-key outcomes (GET /v1/admin/usage/outcomes) and GET /v1/admin/me',
     expect(await totals(`keyId=${key.id}`, expected)).toEqual(expected);
   });
 
+  it('counts a gateway verify that refuses a known key, except a cost-0 check', async () => {
+    const gateway = await adminKeyWith(server, ['keys:verify']);
+    const { key, plaintext } = await consumerWithKey(server, { scopes: ['usage:read'] }, { name: 'Verified' });
+    const verify = (body: Record<string, unknown>) => server.post('/v1/keys/verify', body, gateway);
+    expect((await verify({ key: plaintext })).body.code).toBe('VALID');
+    expect((await verify({ key: plaintext, scopes: ['orders:read'] })).body.code).toBe('INSUFFICIENT_PERMISSIONS');
+    expect((await server.post(`/v1/admin/keys/${key.id}/revoke`, {}, server.adminKey)).status).toBe(200);
+    expect((await verify({ key: plaintext })).body.code).toBe('KEY_REVOKED');
+    expect((await verify({ key: plaintext, cost: 0 })).body.code).toBe('KEY_REVOKED');
+    const expected = { INSUFFICIENT_PERMISSIONS: 1, KEY_REVOKED: 1, VALID: 1 };
+    expect(await totals(`keyId=${key.id}`, expected)).toEqual(expected);
+  });
+
   it('writes the last refusals on shutdown', async () => {
     const own = await TestServer.start({ env: { USAGE_FLUSH_INTERVAL_MS: '60000' } });
     try {

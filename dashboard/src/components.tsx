@@ -136,6 +136,7 @@ export function ConfirmButton({
 export function SecretOnce({ label, value, children }: { label: string; value: string; children?: ReactNode }) {
   const id = useId();
   const [copied, setCopied] = useState(false);
+  const [manual, setManual] = useState(false);
   useEffect(() => setCopied(false), [value]);
   return (
     <article className="secret-once" data-testid="secret-once">
@@ -145,15 +146,25 @@ export function SecretOnce({ label, value, children }: { label: string; value: s
         <button
           type="button"
           onClick={async () => {
-            await navigator.clipboard.writeText(value);
-            setCopied(true);
+            // The Clipboard API exists only in secure contexts (HTTPS or localhost); elsewhere the text is
+            // selected for the operator to copy with the keyboard.
+            try {
+              await navigator.clipboard.writeText(value);
+              setCopied(true);
+            } catch {
+              const input = document.getElementById(id);
+              if (input instanceof HTMLInputElement) input.select();
+              setCopied(false);
+              setManual(true);
+            }
           }}
         >
           {copied ? 'Copied' : 'Copy'}
         </button>
       </fieldset>
       <p role="note">
-        <strong>You will not see it again.</strong> Tollgate keeps only a hash of it: store it now. {children}
+        <strong>You will not see it again.</strong> Tollgate keeps only a hash of it: store it now. {manual ? 'It is selected: press Ctrl+C (⌘C) to copy it. ' : null}
+        {children}
       </p>
     </article>
   );

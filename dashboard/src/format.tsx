@@ -6,7 +6,7 @@ export function Time({ value, empty = '—' }: { value: string | null | undefine
   if (!value) return <span>{empty}</span>;
   const d = new Date(value);
   return (
-    <time dateTime={value} title={`${d.toISOString().replace('T', ' ').replace('.000Z', 'Z')} UTC`}>
+    <time dateTime={value} title={`${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`}>
       {dateTime.format(d)}
     </time>
   );

@@ -5,6 +5,8 @@ import { grants } from '../auth/scopes';
 import { ErrorCode } from '../common/error-code';
 import { QuotaService } from '../rate-limit/quota/quota.service';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
+import { isRefusal } from '../usage/outcomes/key-outcome';
+import { KeyOutcomeRecorder } from '../usage/outcomes/key-outcome-recorder.service';
 import { REQUESTS_METRIC, UsageRecorder } from '../usage/usage-recorder.service';
 import { VerifyKeyDto, VerifyKeyResponseDto } from './dto/verify.dto';
 
@@ -16,9 +18,17 @@ export class VerifyService {
     private readonly usage: UsageRecorder,
     private readonly rateLimits: RateLimitService,
     private readonly quotas: QuotaService,
+    private readonly outcomes: KeyOutcomeRecorder,
   ) {}
 
+  /** A refusal of a known key counts among its outcomes, as a refused direct call would (cost 0 only checks). */
   async verify(dto: VerifyKeyDto, from: { ip: string; origin?: string }): Promise<VerifyKeyResponseDto> {
+    const answer = await this.decide(dto, from);
+    if (answer.keyId && dto.cost !== 0 && isRefusal(answer.code)) this.outcomes.record(answer.keyId, answer.code);
+    return answer;
+  }
+
+  private async decide(dto: VerifyKeyDto, from: { ip: string; origin?: string }): Promise<VerifyKeyResponseDto> {
     const outcome = await this.verifier.verify(dto.key, from);
     const key = outcome.key;
     const base: VerifyKeyResponseDto = {

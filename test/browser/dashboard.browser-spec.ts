@@ -56,14 +56,15 @@ describe('operator console (headless Chromium)', () => {
   });
 
   afterAll(async () => {
-    if (failed && page) {
-      // The main pages as they were at the end, for the CI log.
+    if ((failed || process.env.DASHBOARD_SCREENSHOTS === '1') && page) {
+      // The main pages as they were at the end, for the CI log (or on request).
       for (const [name, hash] of [
         ['overview', '#/'],
         ['consumers', '#/consumers'],
         ['plans', '#/plans'],
         ['billing', '#/billing'],
         ['audit', '#/audit'],
+        ...(state.consumerId ? [['consumer', `#/consumers/${state.consumerId}`]] : []),
         ...(state.keyId ? [['key', `#/keys/${state.keyId}`]] : []),
       ]) {
         await go(hash)
@@ -118,6 +119,16 @@ describe('operator console (headless Chromium)', () => {
       await page.getByRole('button', { name: 'Create plan' }).click();
       await page.getByRole('cell', { name: /Pro/ }).first().waitFor();
       expect(await textOf(page.locator('tbody'))).toContain('requests: 0.01 USD per unit');
+
+      // Tiered prices: one tier per line, `*` for the last.
+      await page.getByRole('button', { name: 'New plan' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('Scale');
+      await page.getByLabel('Currency (ISO 4217)').fill('EUR');
+      await page.getByLabel('Metric', { exact: true }).fill('tokens');
+      await page.locator('#price-0-model').selectOption('graduated');
+      await page.locator('#price-0-tiers').fill('1000 0.002\n* 0.001 5');
+      await page.getByRole('button', { name: 'Create plan' }).click();
+      await eventually(async () => expect(await textOf(page.locator('tbody'))).toContain('tokens: graduated (to 1,000: 0.002; above: 0.001 + 5) EUR'));
     }));
 
   it('creates a consumer on that plan and shows the open period estimate', () =>
@@ -182,6 +193,9 @@ describe('operator console (headless Chromium)', () => {
         await page.reload();
         expect(await textOf(page.getByTestId('invoice-total'))).toContain('49.05');
       });
+      // The consumer's usage per metric, at another granularity.
+      await page.getByLabel('last hour, per minute').check();
+      await eventually(async () => expect(await textOf(page.locator('[data-series="requests"] dd'))).toBe('5'));
     }));
 
   it('revokes the key after confirmation, and counts its 401s as refused', () =>
@@ -256,6 +270,24 @@ describe('operator console (headless Chromium)', () => {
       expect(await page.getByRole('button', { name: /Suspend/ }).first().isDisabled()).toBe(true);
       // Routes the key may not read are not offered at all.
       for (const name of ['Plans', 'Billing', 'Audit log']) expect(await page.getByRole('link', { name }).count()).toBe(0);
+    }));
+
+  it('is interactive within a second of navigation (warm browser, embedded database)', () =>
+    step('interactive', async () => {
+      const samples: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        await page.goto('about:blank');
+        const started = Date.now();
+        await page.goto(`${server.url}/dashboard/#/consumers`);
+        // Signed in from the tab's storage: interactive once the first page's data is on screen and usable.
+        await page.getByRole('link', { name: 'Acme Robotics' }).waitFor();
+        await page.getByRole('searchbox').fill('x');
+        samples.push(Date.now() - started);
+      }
+      const best = Math.min(...samples);
+      process.stdout.write(`dashboard: consumers page interactive in ${samples.join(', ')} ms\n`);
+      // The target is 1 s; the bound leaves room for a CI machine shared with other jobs.
+      expect(best).toBeLessThan(2000);
     }));
 
   it('sent nothing to another host and broke no CSP rule', () => {

@@ -508,7 +508,7 @@ export interface paths {
         };
         /**
          * Requests made with keys over [from, to), split by outcome
-         * @description Per key, or all keys of a consumer, or all keys: `VALID` counts the requests every guard admitted (the `requests` usage metric, whatever the handler then answered); the other outcomes count requests refused with a known key — revoked or expired (401), suspended consumer, IP, origin or missing scope (403), rate limit or quota (429). Refusals are never billed. Requests with an unknown or malformed key belong to no key and are not counted here. Admin keys are not metered, so they have no `VALID` series. Counts are written about once per flush interval (1 s by default).
+         * @description Per key, or all keys of a consumer, or all keys: `VALID` counts the requests every guard admitted (the `requests` usage metric, whatever the handler then answered); the other outcomes count requests refused with a known key — revoked or expired (401), suspended consumer, IP, origin or missing scope (403), rate limit or quota (429), and `POST /v1/keys/verify` answers that refuse the verified key for the same reasons (except with `cost: 0`). Refusals are never billed. Requests with an unknown or malformed key belong to no key and are not counted here. Admin keys are not metered, so they have no `VALID` series. Counts are written about once per flush interval (1 s by default).
          *
          *     **Required scopes:** `usage:read`. Key kinds: `admin`.
          */

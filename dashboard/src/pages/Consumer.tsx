@@ -98,6 +98,7 @@ function ConsumerKeys({ consumerId }: { consumerId: string }) {
   const [status, setStatus] = useState<'' | 'active' | 'revoked' | 'expired'>('');
   const paged = usePaged(
     (cursor) => {
+      if (!can('keys:read')) return Promise.resolve({ data: [], nextCursor: null });
       const query: ListQuery<'/v1/admin/consumers/{consumerId}/keys'> = { limit: 20, cursor };
       if (status) query.status = status;
       return call(api.GET('/v1/admin/consumers/{consumerId}/keys', { params: { path: { consumerId }, query } }));
@@ -122,25 +123,26 @@ function ConsumerKeys({ consumerId }: { consumerId: string }) {
           <small>Your key lacks the keys:write scope.</small>
         </p>
       )}
-      <label htmlFor="key-status-filter" className="inline">
-        Status
-        <select
-          id="key-status-filter"
-          value={status}
-          onChange={(e) => {
-            const v = e.target.value;
-            setStatus(v === 'active' || v === 'revoked' || v === 'expired' ? v : '');
-          }}
-        >
-          <option value="">Any</option>
-          <option value="active">Active</option>
-          <option value="revoked">Revoked</option>
-          <option value="expired">Expired</option>
-        </select>
-      </label>
       {!can('keys:read') ? (
         <Empty>Your key lacks the keys:read scope.</Empty>
       ) : (
+        <>
+        <label htmlFor="key-status-filter" className="inline">
+          Status
+          <select
+            id="key-status-filter"
+            value={status}
+            onChange={(e) => {
+              const v = e.target.value;
+              setStatus(v === 'active' || v === 'revoked' || v === 'expired' ? v : '');
+            }}
+          >
+            <option value="">Any</option>
+            <option value="active">Active</option>
+            <option value="revoked">Revoked</option>
+            <option value="expired">Expired</option>
+          </select>
+        </label>
         <Show state={paged.state}>
           {(page) =>
             page.data.length === 0 ? (
@@ -185,6 +187,7 @@ function ConsumerKeys({ consumerId }: { consumerId: string }) {
             )
           }
         </Show>
+        </>
       )}
       <Pager paged={paged} label="Keys" />
     </section>

@@ -46,6 +46,6 @@ export function refusalOf(request: FastifyRequest, statusCode: number): { keyId:
   return { keyId: auth.key.id, outcome: code };
 }
 
-function isRefusal(code: string): code is RefusalOutcome {
+export function isRefusal(code: string): code is RefusalOutcome {
   return REFUSALS.has(code);
 }

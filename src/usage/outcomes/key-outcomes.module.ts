@@ -7,5 +7,6 @@ import { KeyOutcomesService } from './key-outcomes.service';
 @Module({
   controllers: [KeyOutcomesController],
   providers: [KeyOutcomeRecorder, KeyOutcomesService],
+  exports: [KeyOutcomeRecorder],
 })
 export class KeyOutcomesModule {}
