@@ -2231,6 +2231,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
             429: {
                 headers: {
@@ -2496,6 +2514,24 @@ export interface operations {
             };
             /** @description CONFLICT: externalId already used */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2838,6 +2874,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
             429: {
                 headers: {
@@ -3098,6 +3152,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
             429: {
                 headers: {
@@ -3288,6 +3360,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
             429: {
                 headers: {
@@ -3442,6 +3532,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
             429: {
                 headers: {
@@ -3589,6 +3697,24 @@ export interface operations {
             };
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3861,6 +3987,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
             429: {
                 headers: {
@@ -4002,6 +4146,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
             429: {
                 headers: {
@@ -4081,6 +4243,15 @@ export interface operations {
             };
             /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4733,6 +4904,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
             429: {
                 headers: {
@@ -4989,6 +5178,24 @@ export interface operations {
             };
             /** @description NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
