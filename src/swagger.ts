@@ -4,6 +4,10 @@ import { SECURITY_SCHEME } from './auth/decorators';
 import { ErrorResponseDto } from './common/error-response.dto';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+const BODY_ERRORS = [
+  ['413', 'PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read)'],
+  ['415', 'UNSUPPORTED_MEDIA_TYPE: the body is not `application/json`'],
+] as const;
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -34,6 +38,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
           description: 'INTERNAL_ERROR: a bug; the message holds nothing internal',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } },
         };
+      }
+      // Any route that takes a body refuses one that is too large or not JSON, before reading it.
+      if (op.responses && op.requestBody) {
+        for (const [status, description] of BODY_ERRORS) {
+          op.responses[status] ??= { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } } };
+        }
       }
       const scopes = op['x-required-scopes'] as string[] | undefined;
       const kinds = op['x-key-kinds'] as string[] | undefined;

@@ -39,6 +39,17 @@ describe('TRUST_PROXY', () => {
       expect((await me(server, keys.real, `${FORGED}, ::ffff:${CLIENT}`)).status).toBe(200);
     });
 
+    it('the audit log records the address the proxy saw, not the forged one', async () => {
+      const c = await server.request('POST', '/v1/admin/consumers', {
+        key: server.adminKey,
+        body: { name: 'Audited' },
+        headers: { 'x-forwarded-for': `${FORGED}, ${CLIENT}` },
+      });
+      expect(c.status).toBe(201);
+      const log = await server.get(`/v1/admin/audit-log?targetId=${c.body.id}`, server.adminKey);
+      expect(log.body.data.map((e: any) => e.ip)).toEqual([CLIENT]);
+    });
+
     it('the failed-authentication limit counts the real client, whatever it forges', async () => {
       const bad = generateKey('tg', 'live').key;
       const statuses: number[] = [];

@@ -11,8 +11,8 @@ export function redactedHeaders(extraHeader?: string): string[] {
   return [...names.flatMap((h) => [`req.headers["${h}"]`, `headers["${h}"]`]), 'err.parameters', 'err.driverError.parameters'];
 }
 
-export function createPino(level: string, extraHeader?: string): Logger {
-  return pino({
+export function createPino(level: string, extraHeader?: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service: 'tollgate' },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -28,7 +28,8 @@ export function createPino(level: string, extraHeader?: string): Logger {
         method.apply(this, args as Parameters<typeof method>);
       },
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /**
