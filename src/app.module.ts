@@ -25,6 +25,7 @@ import { UsageMeteringGuard } from './usage/usage-metering.guard';
 import { UsageModule } from './usage/usage.module';
 import { StatsModule } from './stats/stats.module';
 import { VerifyModule } from './verify/verify.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
@@ -46,6 +47,7 @@ import { VerifyModule } from './verify/verify.module';
     ...guardTiming.modules(),
     PlansModule,
     BillingModule,
+    WebhooksModule,
   ],
   providers: [
     // Global guards run in the order registered: who is calling, may they, how often, how much.

@@ -4,6 +4,7 @@ import type { AuthKey } from '../auth/auth-key';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import type { EnvironmentVariables } from '../config/env.validation';
+import type { RateLimitAlertSink } from '../webhooks/hot-path-alerts';
 import { buildPolicy, type DefaultLimit, type LimitPolicy } from './limit-policy';
 import { LimiterMetrics } from './limiter-metrics';
 import { COUNTER_STORE, type CounterStore, type LimitResult, MemoryCounterStore } from './storage';
@@ -42,6 +43,8 @@ export class RateLimitService {
   /** The in-process store answers without a promise; the guard then decides without an await. */
   private readonly syncStore: MemoryCounterStore | null;
   readonly defaults: DefaultLimit;
+  /** Told of each refused request (rate_limit.exceeded webhooks); set by the webhooks module. */
+  alerts: RateLimitAlertSink | null = null;
 
   constructor(
     @Inject(COUNTER_STORE) private readonly store: CounterStore,
@@ -73,11 +76,11 @@ export class RateLimitService {
   apply(key: AuthKey, cost: 0 | 1): RateLimitDecision | Promise<RateLimitDecision> {
     const policy = this.policyFor(key);
     const checks = cost === 0 ? policy.peek : policy.consume;
-    if (this.syncStore !== null) return this.decide(policy, this.syncStore.hitSync(checks), cost);
-    return this.store.hit(checks).then((results) => this.decide(policy, results, cost));
+    if (this.syncStore !== null) return this.decide(policy, this.syncStore.hitSync(checks), cost, key);
+    return this.store.hit(checks).then((results) => this.decide(policy, results, cost, key));
   }
 
-  private decide(policy: LimitPolicy, results: LimitResult[], cost: 0 | 1): RateLimitDecision {
+  private decide(policy: LimitPolicy, results: LimitResult[], cost: 0 | 1, key: AuthKey): RateLimitDecision {
     let allowed = true;
     for (let i = 0; i < results.length; i++) {
       if (!results[i].allowed) {
@@ -86,6 +89,7 @@ export class RateLimitService {
       }
     }
     if (cost !== 0) (allowed ? this.metrics.rateAllowed : this.metrics.rateLimited).inc();
+    if (!allowed && cost !== 0 && this.alerts !== null) this.alerts.rateLimited(key, policy, results);
     return { allowed, policy, results };
   }
 

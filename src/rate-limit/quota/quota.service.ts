@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { AuthConsumer, AuthKey, QuotaRule } from '../../auth/auth-key';
 import { periodFor } from '../../billing/periods';
+import type { QuotaAlertSink } from '../../webhooks/hot-path-alerts';
 import { LimiterMetrics } from '../limiter-metrics';
 import { LimiterRedis } from '../limiter-redis';
 import { QuotaUsageReader } from './quota-usage.reader';
@@ -128,6 +129,8 @@ export class QuotaService {
   /** Bumped on every change of redisDown, so that a late answer cannot flip the state back. */
   private epoch = 0;
   private nextSweepAt = 0;
+  /** Told of each admitted consumption (quota.threshold webhooks); set by the webhooks module. */
+  alerts: QuotaAlertSink | null = null;
 
   constructor(
     private readonly reader: QuotaUsageReader,
@@ -155,6 +158,7 @@ export class QuotaService {
     if (!rule || !key.consumer) return UNLIMITED;
     const decision = await this.apply(key.consumer, rule, cost);
     if (cost > 0) (decision.allowed ? this.metrics.quotaAllowed : this.metrics.quotaLimited).inc();
+    if (cost > 0 && decision.allowed && this.alerts !== null) this.alerts.quotaUsed(key, rule, decision.quota!);
     return decision;
   }
 

@@ -1,0 +1,148 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { AuthKey, QuotaRule } from '../auth/auth-key';
+import { Transactions } from '../database/transactions';
+import type { LimitPolicy } from '../rate-limit/limit-policy';
+import type { QuotaState } from '../rate-limit/quota/quota.service';
+import { QuotaService } from '../rate-limit/quota/quota.service';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
+import type { LimitResult } from '../rate-limit/storage';
+import { DEFAULT_QUOTA_THRESHOLDS, QuotaAlertSink, RateLimitAlertSink } from './hot-path-alerts';
+import type { OutboxEvent } from './webhook-events';
+import { WebhookOutbox } from './webhook-outbox.service';
+
+const FLUSH_INTERVAL_MS = 250;
+/** Events held while the database cannot be written; past it new ones are dropped (and logged). */
+const MAX_QUEUED = 10_000;
+/** Remembered occurrences; past it those whose period or window ended go first. */
+const MAX_REMEMBERED = 200_000;
+
+/**
+ * Events noticed on the request path (quota thresholds, first 429 of a window) and by scans (keys about
+ * to expire). The request path never waits on the database: an occurrence is checked against what this
+ * instance already reported, queued in memory, and written in batches. Several instances noticing the
+ * same occurrence write one event: its dedupe key is unique in the outbox.
+ */
+@Injectable()
+export class WebhookAlerts implements RateLimitAlertSink, QuotaAlertSink, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Webhooks');
+  /** Occurrence key → when it stops mattering (epoch ms). */
+  private readonly seen = new Map<string, number>();
+  private queue: OutboxEvent[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  private dropped = 0;
+
+  constructor(
+    private readonly tx: Transactions,
+    private readonly outbox: WebhookOutbox,
+    private readonly limits: RateLimitService,
+    private readonly quotas: QuotaService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.limits.alerts = this;
+    this.quotas.alerts = this;
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.limits.alerts = null;
+    this.quotas.alerts = null;
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  rateLimited(key: AuthKey, policy: LimitPolicy, results: readonly LimitResult[]): void {
+    let i = 0;
+    while (i < results.length && results[i].allowed) i++;
+    const limit = policy.limits[i];
+    if (!limit) return;
+    const now = Date.now();
+    const local = `rl:${key.id}:${i}`;
+    const until = this.seen.get(local);
+    if (until !== undefined && until > now) return;
+    const endsAt = now + results[i].resetMs;
+    this.remember(local, endsAt);
+    this.enqueue({
+      type: 'rate_limit.exceeded',
+      // Instances see the same window end to within milliseconds: whole seconds name the window.
+      dedupeKey: `rate_limit.exceeded:${key.id}:${limit.name}:${limit.windowSeconds}:${Math.round(endsAt / 1000)}`,
+      data: {
+        keyId: key.id,
+        consumerId: key.consumer?.id ?? null,
+        limit: { name: limit.name, limit: limit.limit, windowSeconds: limit.windowSeconds, scope: limit.scope },
+        windowEndsAt: new Date(endsAt).toISOString(),
+      },
+    });
+  }
+
+  quotaUsed(key: AuthKey, rule: QuotaRule, quota: QuotaState): void {
+    if (quota.limit <= 0 || !key.consumer) return;
+    const thresholds = rule.thresholds ?? DEFAULT_QUOTA_THRESHOLDS;
+    for (const threshold of thresholds) {
+      if (quota.used * 100 < threshold * quota.limit) continue;
+      const id = `quota.threshold:${key.consumer.id}:${rule.metric}:${quota.periodEnd}:${threshold}`;
+      if (this.seen.has(id)) continue;
+      this.remember(id, Date.parse(quota.periodEnd));
+      this.enqueue({
+        type: 'quota.threshold',
+        dedupeKey: id,
+        data: {
+          consumerId: key.consumer.id,
+          keyId: key.id,
+          metric: rule.metric,
+          threshold,
+          limit: quota.limit,
+          used: quota.used,
+          periodEnd: quota.periodEnd,
+        },
+      });
+    }
+  }
+
+  /** Queues an event once per dedupe key and instance (scans call this on every pass). */
+  notify(event: OutboxEvent & { dedupeKey: string }, relevantUntil: number): void {
+    if (this.seen.has(event.dedupeKey)) return;
+    this.remember(event.dedupeKey, relevantUntil);
+    this.enqueue(event);
+  }
+
+  /** Writes what is queued; a failed write keeps the events for the next pass. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.queue.length === 0) return Promise.resolve();
+    const batch = this.queue;
+    this.queue = [];
+    this.flushing = this.tx
+      .run((m) => this.outbox.write(m, batch))
+      .then(
+        () => undefined,
+        (err: Error) => {
+          this.queue = batch.concat(this.queue).slice(0, MAX_QUEUED);
+          this.logger.warn(`webhook alerts not written yet (${err.message}); retrying`);
+        },
+      )
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    return this.flushing;
+  }
+
+  private enqueue(event: OutboxEvent): void {
+    if (this.queue.length >= MAX_QUEUED) {
+      if (this.dropped++ % 1000 === 0) this.logger.warn('webhook alert queue full: dropping alerts until the database answers');
+      return;
+    }
+    this.queue.push(event);
+  }
+
+  private remember(id: string, until: number): void {
+    if (this.seen.size >= MAX_REMEMBERED) {
+      const now = Date.now();
+      for (const [k, v] of this.seen) if (v <= now) this.seen.delete(k);
+      while (this.seen.size >= MAX_REMEMBERED) this.seen.delete(this.seen.keys().next().value as string);
+    }
+    this.seen.set(id, until);
+  }
+}
