@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { generateKey } from '../src/auth/key-format';
 import { adminKeyWith, consumerWithKey, sleep } from './support/fixtures';
-import { TestServer, USE_MYSQL } from './support/server';
+import { ROOT, TestServer, USE_MYSQL } from './support/server';
 import { Received, verify, WebhookReceiver } from './support/webhook-receiver';
 
 const FAST = {
@@ -119,7 +121,7 @@ describe('webhooks', () => {
     expect(byType.body.data).toEqual([]);
     expect((await server.get(`/v1/admin/webhook-endpoints/${ep.id}/deliveries?status=nope`, server.adminKey)).status).toBe(400);
 
-    const retried = await server.post(`/v1/admin/webhook-endpoints/deliveries/${d.id}/retry`, {}, server.adminKey);
+    const retried = await server.post(`/v1/admin/webhook-endpoints/${ep.id}/deliveries/${d.id}/retry`, {}, server.adminKey);
     expect(retried.status).toBe(200);
     expect(retried.body.status).toBe('pending');
     await receiver.waitFor(ep.path, (x) => x.length >= 3);
@@ -264,11 +266,44 @@ describe('webhooks', () => {
     const deliveries = await server.get(`/v1/admin/webhook-endpoints/${failing.id}/deliveries`, server.adminKey);
     expect(deliveries.body.data[0].attemptLog.length).toBeGreaterThanOrEqual(2);
     expect(deliveries.body.data[0].attemptLog.every((a: any) => a.statusCode === 503)).toBe(true);
-    const retry = await server.post(`/v1/admin/webhook-endpoints/deliveries/${deliveries.body.data[0].id}/retry`, {}, server.adminKey);
+    const retry = await server.post(`/v1/admin/webhook-endpoints/${failing.id}/deliveries/${deliveries.body.data[0].id}/retry`, {}, server.adminKey);
     expect(retry.status).toBe(409);
     const metrics = await server.get('/metrics');
     expect(metrics.text).toMatch(/tollgate_webhook_deliveries_total\{outcome="http_error"\} [1-9]/);
     expect(metrics.text).toMatch(/tollgate_webhook_deliveries_total\{outcome="success"\} [1-9]/);
+  });
+
+  it('sends invoice.closed with the lines and total when a period closes', async () => {
+    const ep = await endpoint(['invoice.closed']);
+    const plan = await server.post('/v1/admin/plans', { name: 'Base', currency: 'USD', baseFeeMinor: 4900 }, server.adminKey);
+    const { consumer } = await consumerWithKey(server, {}, { planId: plan.body.id });
+    const periods = await server.get(`/v1/admin/billing/periods?consumerId=${consumer.id}`, server.adminKey);
+    const period = periods.body.data.find((p: any) => p.status === 'open');
+    const closed = await server.post(`/v1/admin/billing/periods/${period.id}/close`, {}, server.adminKey);
+    expect(closed.status).toBe(200);
+    const [r] = await receiver.waitFor(ep.path, (x) => x.some((e) => e.json.data.invoice.periodId === period.id));
+    expect(r.json.data.invoice).toEqual(closed.body.invoice);
+    expect(r.json.data.invoice).toMatchObject({ totalMinor: 4900, currency: 'USD', status: 'closed', lines: [expect.objectContaining({ type: 'base_fee' })] });
+  });
+
+  it('sends key.leaked when the command line revokes a key by its plaintext', async () => {
+    const ep = await endpoint(['key.leaked', 'key.revoked']);
+    const { key, plaintext } = await consumerWithKey(server);
+    const cli = await new Promise<{ code: number | null; out: string }>((ok) => {
+      const env: Record<string, string> = { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...server.db.env };
+      const proc = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli.js'), 'revoke-key', '--key', '-'], { env, cwd: ROOT });
+      let out = '';
+      proc.stdout.on('data', (d) => (out += d));
+      proc.stderr.on('data', (d) => (out += d));
+      proc.on('close', (code) => ok({ code, out }));
+      proc.stdin.end(`${plaintext}\n`);
+    });
+    expect(cli.out).toContain(`Revoked key ${key.id}`);
+    expect(cli.code).toBe(0);
+    const rs = await receiver.waitFor(ep.path, (x) => x.filter((e) => e.json.data.key.id === key.id).length >= 2);
+    const mine = rs.filter((e) => e.json.data.key.id === key.id);
+    expect(mine.map((e) => e.json.type).sort()).toEqual(['key.leaked', 'key.revoked']);
+    expect(ofType(mine, 'key.leaked')[0].json.data.source).toBe('cli');
   });
 
   it('updates, lists and deletes endpoints', async () => {
@@ -309,8 +344,20 @@ describe('webhooks', () => {
 
   (USE_MYSQL ? it : it.skip)('with two instances, delivers each event once', async () => {
     const ep = await endpoint(['consumer.created']);
+    const alerts = await endpoint(['quota.threshold']);
     const sibling = await TestServer.startSibling(server, { env: FAST });
     try {
+      // Both instances see the shared quota counter cross each threshold; one event per threshold is written.
+      const plan = await server.post(
+        '/v1/admin/plans',
+        { name: 'Shared', currency: 'USD', quotas: [{ metric: 'requests', limit: 20, period: 'month' }] },
+        server.adminKey,
+      );
+      const { consumer, plaintext } = await consumerWithKey(server, { scopes: ['usage:read'] }, { planId: plan.body.id });
+      const used = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? sibling : server).get('/v1/me', plaintext)));
+      expect(used.filter((a) => a.status === 200)).toHaveLength(20);
+      await receiver.waitFor(alerts.path, (x) => x.filter((e) => e.json.data.consumerId === consumer.id).length >= 2);
+
       const created = await Promise.all(
         Array.from({ length: 30 }, (_, i) => (i % 2 ? sibling : server).post('/v1/admin/consumers', { name: `Twin ${i}` }, server.adminKey)),
       );
@@ -320,6 +367,8 @@ describe('webhooks', () => {
       const ids = receiver.at(ep.path).map((r) => r.headers['webhook-id']);
       expect(ids).toHaveLength(30);
       expect(new Set(ids).size).toBe(30);
+      const thresholds = receiver.at(alerts.path).filter((e) => e.json.data.consumerId === consumer.id);
+      expect(thresholds.map((e) => e.json.data.threshold).sort((a, b) => a - b)).toEqual([80, 100]);
     } finally {
       await sibling.stop('SIGTERM', false);
     }

@@ -52,30 +52,6 @@ export class WebhookEndpointsController {
     return this.endpoints.list(query);
   }
 
-  @Get('deliveries/:deliveryId')
-  @RequireScopes('webhooks:read')
-  @ApiOperation({ operationId: 'getWebhookDelivery', summary: 'Get a delivery with every attempt' })
-  @ApiOkResponse({ type: WebhookDeliveryDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  getDelivery(@Param('deliveryId') id: string): Promise<WebhookDeliveryDto> {
-    return this.endpoints.getDelivery(id);
-  }
-
-  @Post('deliveries/:deliveryId/retry')
-  @HttpCode(200)
-  @RequireScopes('webhooks:write')
-  @ApiOperation({
-    operationId: 'retryWebhookDelivery',
-    summary: 'Attempt a delivery again now',
-    description: 'Works in any state (a failed delivery gets one more attempt). Refused while the delivery is being attempted or its endpoint is disabled.',
-  })
-  @ApiOkResponse({ type: WebhookDeliveryDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: being attempted now, or the endpoint is disabled' })
-  retry(@CurrentActor() actor: Actor, @Param('deliveryId') id: string): Promise<WebhookDeliveryDto> {
-    return this.endpoints.retry(actor, id);
-  }
-
   @Get(':id')
   @RequireScopes('webhooks:read')
   @ApiOperation({ operationId: 'getWebhookEndpoint', summary: 'Get a webhook endpoint' })
@@ -140,5 +116,29 @@ export class WebhookEndpointsController {
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
   listDeliveries(@Param('id') id: string, @Query() query: ListWebhookDeliveriesQueryDto): Promise<Page<WebhookDeliveryDto>> {
     return this.endpoints.listDeliveries(id, query);
+  }
+
+  @Get(':id/deliveries/:deliveryId')
+  @RequireScopes('webhooks:read')
+  @ApiOperation({ operationId: 'getWebhookDelivery', summary: 'Get a delivery with every attempt' })
+  @ApiOkResponse({ type: WebhookDeliveryDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  getDelivery(@Param('id') endpointId: string, @Param('deliveryId') id: string): Promise<WebhookDeliveryDto> {
+    return this.endpoints.getDelivery(id, endpointId);
+  }
+
+  @Post(':id/deliveries/:deliveryId/retry')
+  @HttpCode(200)
+  @RequireScopes('webhooks:write')
+  @ApiOperation({
+    operationId: 'retryWebhookDelivery',
+    summary: 'Attempt a delivery again now',
+    description: 'Works in any state (a failed delivery gets one more attempt). Refused while the delivery is being attempted or its endpoint is disabled.',
+  })
+  @ApiOkResponse({ type: WebhookDeliveryDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: being attempted now, or the endpoint is disabled' })
+  retry(@CurrentActor() actor: Actor, @Param('id') endpointId: string, @Param('deliveryId') id: string): Promise<WebhookDeliveryDto> {
+    return this.endpoints.retry(actor, endpointId, id);
   }
 }

@@ -226,7 +226,7 @@ export class WebhookEndpointsService {
       await this.audit.record(m, actor, { action: 'webhook_endpoint.test', targetType: 'webhook_endpoint', targetId: id, after: { eventId, deliveryId: row.id } });
       return String(row.id);
     });
-    return this.getDelivery(deliveryId);
+    return this.getDelivery(deliveryId, id);
   }
 
   async listDeliveries(endpointId: string, query: ListWebhookDeliveriesQueryDto): Promise<Page<WebhookDeliveryDto>> {
@@ -251,20 +251,21 @@ export class WebhookEndpointsService {
     return toPage(rows, limit, (d) => d);
   }
 
-  async getDelivery(id: string): Promise<WebhookDeliveryDto> {
-    const [row] = await this.deliveries('d.id = ?', [id]);
+  /** A delivery of this endpoint; another endpoint's delivery is not found. */
+  async getDelivery(id: string, endpointId: string): Promise<WebhookDeliveryDto> {
+    const [row] = await this.deliveries('d.id = ? AND d.endpoint_id = ?', [id, endpointId]);
     if (!row) throw AppException.notFound('Webhook delivery');
     return row;
   }
 
   /** Attempts a delivery again now, whatever its state; a delivery being attempted right now is a conflict. */
-  async retry(actor: Actor, id: string): Promise<WebhookDeliveryDto> {
+  async retry(actor: Actor, endpointId: string, id: string): Promise<WebhookDeliveryDto> {
     await this.tx.run(async (m) => {
       const [row] = await m.query(
-        `SELECT d.id, d.status, d.claim_token, d.next_attempt_at, p.enabled FROM webhook_deliveries d LEFT JOIN webhook_endpoints p ON p.id = d.endpoint_id WHERE d.id = ?${
+        `SELECT d.id, d.status, d.claim_token, d.next_attempt_at, p.enabled FROM webhook_deliveries d LEFT JOIN webhook_endpoints p ON p.id = d.endpoint_id WHERE d.id = ? AND d.endpoint_id = ?${
           m.connection.options.type === 'mysql' ? ' FOR UPDATE' : ''
         }`,
-        [id],
+        [id, endpointId],
       );
       if (!row) throw AppException.notFound('Webhook delivery');
       if (toNumber(row.enabled) !== 1) throw AppException.conflict('The endpoint of this delivery is disabled; enable it first');
@@ -283,7 +284,7 @@ export class WebhookEndpointsService {
         after: { status: 'pending' },
       });
     });
-    return this.getDelivery(id);
+    return this.getDelivery(id, endpointId);
   }
 
   /**
