@@ -365,7 +365,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         ],
       );
     }
-    for (const [endpointId, state] of endpointState) {
+    // In id order, so that instances updating the same endpoints lock them in the same order.
+    for (const [endpointId, state] of [...endpointState].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (state.succeeded) {
         await m.query('UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?', [state.failingSince && sqlTime(state.failingSince), endpointId]);
       } else if (state.failingSince) {
