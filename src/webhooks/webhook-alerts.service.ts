@@ -31,6 +31,7 @@ export class WebhookAlerts implements RateLimitAlertSink, QuotaAlertSink, OnAppl
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private dropped = 0;
+  private failing = false;
 
   constructor(
     private readonly tx: Transactions,
@@ -117,10 +118,13 @@ export class WebhookAlerts implements RateLimitAlertSink, QuotaAlertSink, OnAppl
     this.flushing = this.tx
       .run((m) => this.outbox.write(m, batch))
       .then(
-        () => undefined,
+        () => {
+          this.failing = false;
+        },
         (err: Error) => {
           this.queue = batch.concat(this.queue).slice(0, MAX_QUEUED);
-          this.logger.warn(`webhook alerts not written yet (${err.message}); retrying`);
+          if (!this.failing) this.logger.warn(`webhook alerts not written yet (${err.message}); retrying`);
+          this.failing = true;
         },
       )
       .finally(() => {

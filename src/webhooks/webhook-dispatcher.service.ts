@@ -63,6 +63,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly ready: Claimed[] = [];
   private inFlight = 0;
   private claiming = false;
+  private claimFailing = false;
   private moreDue = false;
   private stopped = false;
   private pollTimer?: NodeJS.Timeout;
@@ -147,9 +148,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       const claimed = await this.claim(free);
       this.moreDue = claimed.length === free;
       this.ready.push(...claimed);
+      if (this.claimFailing) this.logger.log('claiming webhook deliveries again');
+      this.claimFailing = false;
     } catch (err) {
       this.moreDue = false;
-      this.logger.warn(`could not claim webhook deliveries (${(err as Error).message}); retrying`);
+      // Once per outage, not once per poll.
+      if (!this.claimFailing) this.logger.warn(`could not claim webhook deliveries (${(err as Error).message}); retrying every poll`);
+      this.claimFailing = true;
     } finally {
       this.claiming = false;
     }
