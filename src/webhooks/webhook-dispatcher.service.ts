@@ -145,8 +145,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     if (free < Math.max(1, this.concurrency / 2)) return;
     this.claiming = true;
     try {
-      const claimed = await this.claim(free);
-      this.moreDue = claimed.length === free;
+      // A power of two: claims come in few statement shapes, which the driver keeps prepared.
+      const claimed = await this.claim(2 ** Math.floor(Math.log2(free)));
+      this.moreDue = claimed.length === 2 ** Math.floor(Math.log2(free));
       this.ready.push(...claimed);
       if (this.claimFailing) this.logger.log('claiming webhook deliveries again');
       this.claimFailing = false;
@@ -290,8 +291,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private async writeOutcomes(m: EntityManager, batch: Outcome[]): Promise<boolean> {
     const now = new Date();
     const attempts = batch.filter((o) => o.result !== null);
-    for (let i = 0; i < attempts.length; i += 100) {
-      const chunk = attempts.slice(i, i + 100);
+    for (const chunk of statementChunks(attempts, 128)) {
       await m.query(
         `INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, attempt, started_at, duration_ms, status_code, success, error, response_body) VALUES ${chunk
           .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
@@ -352,8 +352,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         ],
       );
     }
-    for (let i = 0; i < succeeded.length; i += 200) {
-      const chunk = succeeded.slice(i, i + 200);
+    for (const chunk of statementChunks(succeeded, 128)) {
       // One statement per chunk: every row gets its own code and time through CASE.
       const codes = chunk.map(() => 'WHEN ? THEN ?').join(' ');
       const times = chunk.map(() => 'WHEN ? THEN ?').join(' ');
@@ -395,6 +394,22 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       }
     }
   }
+}
+
+/**
+ * Splits rows into chunks of power-of-two sizes (128, 64, …, 1), so that multi-row statements come in a
+ * few shapes only and the driver's prepared-statement cache serves them instead of parsing each anew.
+ */
+export function statementChunks<T>(rows: T[], max: number): T[][] {
+  const out: T[][] = [];
+  let i = 0;
+  for (let size = max; size >= 1; size = Math.floor(size / 2)) {
+    while (rows.length - i >= size) {
+      out.push(rows.slice(i, i + size));
+      i += size;
+    }
+  }
+  return out;
 }
 
 function isSuccess(r: SendResult): boolean {

@@ -42,8 +42,16 @@ export class WebhookMetrics {
     });
   }
 
+  /** Labelled children looked up once per outcome: prom-client hashes a label object on every call otherwise. */
+  private readonly children = new Map<DeliveryOutcome, { attempts: { inc(): void }; duration: { observe(v: number): void } }>();
+
   observe(outcome: DeliveryOutcome, ms: number): void {
-    this.attempts.inc({ outcome });
-    this.duration.observe({ outcome }, ms / 1000);
+    let child = this.children.get(outcome);
+    if (child === undefined) {
+      child = { attempts: this.attempts.labels({ outcome }), duration: this.duration.labels({ outcome }) };
+      this.children.set(outcome, child);
+    }
+    child.attempts.inc();
+    child.duration.observe(ms / 1000);
   }
 }

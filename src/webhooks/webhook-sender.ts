@@ -78,6 +78,7 @@ export class WebhookSender {
             if (read >= MAX_READ_BYTES) res.destroy();
           });
           const end = () => {
+            if (settled) return;
             const text = Buffer.concat(chunks).toString('utf8');
             finish(done(res.statusCode ?? null, text.length > LOGGED_BODY_CHARS ? text.slice(0, LOGGED_BODY_CHARS) : text, null));
           };
