@@ -184,7 +184,7 @@ export class WebhookEndpointsService {
   async remove(actor: Actor, id: string): Promise<void> {
     await this.tx.run(async (m) => {
       const before = await this.find(m, id, true);
-      await m.query('DELETE FROM webhook_attempts WHERE endpoint_id = ?', [id]);
+      await m.query('DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ?)', [id]);
       await m.query('DELETE FROM webhook_deliveries WHERE endpoint_id = ?', [id]);
       await m.query('DELETE FROM webhook_endpoints WHERE id = ?', [id]);
       await this.audit.record(m, actor, { action: 'webhook_endpoint.delete', targetType: 'webhook_endpoint', targetId: id, before: auditable(before) });
