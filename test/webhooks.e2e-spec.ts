@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { generateKey } from '../src/auth/key-format';
 import { adminKeyWith, consumerWithKey, sleep } from './support/fixtures';
+import { rawSql, sqlTime } from './support/raw-sql';
 import { ROOT, TestServer, USE_MYSQL } from './support/server';
 import { Received, verify, WebhookReceiver } from './support/webhook-receiver';
 
@@ -306,6 +307,29 @@ describe('webhooks', () => {
     const mine = rs.filter((e) => e.json.data.key.id === key.id);
     expect(mine.map((e) => e.json.type).sort()).toEqual(['key.leaked', 'key.revoked']);
     expect(ofType(mine, 'key.leaked')[0].json.data.source).toBe('cli');
+  });
+
+  it('purges finished deliveries older than the retention period, keeping pending ones', async () => {
+    const ep = await endpoint(['consumer.created']);
+    const test = await server.post(`/v1/admin/webhook-endpoints/${ep.id}/test`, {}, server.adminKey);
+    await receiver.waitFor(ep.path, (x) => x.length >= 1);
+    for (let i = 0; i < 50 && (await server.get(`/v1/admin/webhook-endpoints/${ep.id}/deliveries/${test.body.id}`, server.adminKey)).body.status !== 'succeeded'; i++) {
+      await sleep(100);
+    }
+    receiver.answer(ep.path, () => 500);
+    const pending = await server.post(`/v1/admin/webhook-endpoints/${ep.id}/test`, {}, server.adminKey);
+    const sql = await rawSql(server.db);
+    const old = sqlTime(new Date(Date.now() - 40 * 86400_000));
+    await sql.run('UPDATE webhook_deliveries SET created_at = ? WHERE id IN (?, ?)', [old, test.body.id, pending.body.id]);
+    await sql.run('UPDATE webhook_events SET created_at = ? WHERE id IN (?, ?)', [old, test.body.eventId, pending.body.eventId]);
+    let gone = 0;
+    for (let i = 0; i < 60 && gone !== 404; i++) {
+      await sleep(100);
+      gone = (await server.get(`/v1/admin/webhook-endpoints/${ep.id}/deliveries/${test.body.id}`, server.adminKey)).status;
+    }
+    expect(gone).toBe(404);
+    expect((await server.get(`/v1/admin/webhook-endpoints/${ep.id}/deliveries/${pending.body.id}`, server.adminKey)).status).toBe(200);
+    await server.request('DELETE', `/v1/admin/webhook-endpoints/${ep.id}`, { key: server.adminKey });
   });
 
   it('updates, lists and deletes endpoints', async () => {

@@ -91,6 +91,7 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(10) @Max(60_000) WEBHOOK_POLL_INTERVAL_MS: number = 250;
   @Transform(toInt) @IsInt() @Min(1) @Max(1000) WEBHOOK_CONCURRENCY: number = 64;
   @Transform(toInt) @IsInt() @Min(1) @Max(86400) WEBHOOK_EXPIRY_SCAN_SECONDS: number = 300;
+  @Transform(toInt) @IsInt() @Min(1) @Max(3650) WEBHOOK_RETENTION_DAYS: number = 30;
 }
 
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {

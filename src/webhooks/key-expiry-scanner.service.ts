@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import type { EnvironmentVariables } from '../config/env.validation';
 import { sqlTime, toDate } from '../database/sql';
 import { WebhookAlerts } from './webhook-alerts.service';
+import { WebhookRetention } from './webhook-retention.service';
 import { keySummary } from './webhook-outbox.service';
 
 const DAY_MS = 86_400_000;
@@ -27,6 +28,7 @@ export class KeyExpiryScanner implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly alerts: WebhookAlerts,
+    private readonly retention: WebhookRetention,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
     this.intervalMs = config.get('WEBHOOK_EXPIRY_SCAN_SECONDS', { infer: true }) * 1000;
@@ -45,9 +47,11 @@ export class KeyExpiryScanner implements OnApplicationBootstrap, OnApplicationSh
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      // The same periodic pass keeps the delivery log within its retention.
       this.running = this.scan()
+        .then(() => this.retention.purge())
         .then(() => undefined)
-        .catch((err: Error) => this.logger.warn(`key expiry scan failed, retrying next time: ${err.message}`))
+        .catch((err: Error) => this.logger.warn(`webhook housekeeping failed, retrying next time: ${err.message}`))
         .finally(() => {
           this.running = undefined;
           this.schedule(this.intervalMs);

@@ -7,6 +7,7 @@ import { WebhookEndpointsController } from './webhook-endpoints.controller';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
 import { WebhookMetrics } from './webhook-metrics';
 import { WebhookOutboxModule } from './webhook-outbox.module';
+import { WebhookRetention } from './webhook-retention.service';
 
 /**
  * Webhooks: the endpoints API and delivery log, the dispatcher, and the alerts noticed on the request
@@ -16,6 +17,6 @@ import { WebhookOutboxModule } from './webhook-outbox.module';
 @Module({
   imports: [WebhookOutboxModule],
   controllers: [WebhookEndpointsController, LeakedKeysController],
-  providers: [WebhookEndpointsService, WebhookDispatcher, WebhookAlerts, KeyExpiryScanner, WebhookMetrics],
+  providers: [WebhookEndpointsService, WebhookDispatcher, WebhookAlerts, KeyExpiryScanner, WebhookRetention, WebhookMetrics],
 })
 export class WebhooksModule {}
