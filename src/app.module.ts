@@ -27,6 +27,7 @@ import { KeyOutcomesModule } from './usage/outcomes/key-outcomes.module';
 import { UsageModule } from './usage/usage.module';
 import { StatsModule } from './stats/stats.module';
 import { VerifyModule } from './verify/verify.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
@@ -50,6 +51,7 @@ import { VerifyModule } from './verify/verify.module';
     PlansModule,
     BillingModule,
     DashboardModule,
+    WebhooksModule,
   ],
   providers: [
     // Global guards run in the order registered: who is calling, may they, how often, how much.

@@ -7,6 +7,9 @@ import { AuditEntry } from './audit-entry.entity';
 import { AuditFields, seal } from './audit-chain';
 import { canonicalJson, redact } from './canonical';
 
+/** Runs inside the transaction of every recorded change, after its entry is written (webhook outbox). */
+export type AuditHook = (manager: EntityManager, entry: AuditEntry) => Promise<void>;
+
 export interface AuditRecord {
   action: string;
   targetType: string;
@@ -21,6 +24,12 @@ export interface AuditRecord {
  */
 @Injectable()
 export class AuditService {
+  private readonly hooks: AuditHook[] = [];
+
+  onRecord(hook: AuditHook): void {
+    this.hooks.push(hook);
+  }
+
   async record(manager: EntityManager, actor: Actor, rec: AuditRecord): Promise<AuditEntry> {
     const [head] = await manager.query(`SELECT seq, hash FROM audit_head WHERE id = 1${dialectOf(manager).forUpdate()}`);
     const prevHash: string = head.hash;
@@ -42,6 +51,7 @@ export class AuditService {
     const entry = manager.create(AuditEntry, { ...fields, at, canonical, hash });
     await manager.insert(AuditEntry, entry);
     await manager.query('UPDATE audit_head SET seq = seq + 1, hash = ? WHERE id = 1', [hash]);
+    for (const hook of this.hooks) await hook(manager, entry);
     return entry;
   }
 }

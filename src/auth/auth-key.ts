@@ -12,6 +12,8 @@ export interface QuotaRule {
   metric: string;
   limit: number;
   period: 'month';
+  /** Percentages of the limit that send a quota.threshold webhook; default [80, 100]. */
+  thresholds?: number[];
 }
 
 /** What the guards need to know about a key, its consumer and plan; built once per cache fill. */

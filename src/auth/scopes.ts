@@ -13,9 +13,11 @@ export const ADMIN_SCOPES = [
   'billing:read',
   'billing:write',
   'audit:read',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 export const CONSUMER_SCOPES = ['usage:read', 'usage:write', 'billing:read', 'keys:read', 'keys:write'] as const;
-export const BUILT_IN_RESOURCES = new Set(['consumers', 'keys', 'plans', 'usage', 'billing', 'audit']);
+export const BUILT_IN_RESOURCES = new Set(['consumers', 'keys', 'plans', 'usage', 'billing', 'audit', 'webhooks']);
 
 export const SCOPE_PATTERN = /^(\*|[a-z][a-z0-9_.-]{0,39}:(\*|[a-z][a-z0-9_.-]{0,39}))$/;
 

@@ -10,6 +10,7 @@ import { ApiKeysService } from '../keys/api-keys.service';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { RedisModule } from '../redis/redis.module';
+import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
 
 /**
  * What the CLI needs to change keys through the same service (and audit) as the API, and nothing that
@@ -26,6 +27,8 @@ import { RedisModule } from '../redis/redis.module';
     AuthModule,
     MetricsModule,
     TypeOrmModule.forFeature([ApiKey]),
+    // Changes made here emit their webhook events like the same changes made through the API.
+    WebhookOutboxModule,
   ],
   providers: [ApiKeysService],
 })

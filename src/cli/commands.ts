@@ -15,7 +15,9 @@ import { dataSourceOptions } from '../database/data-source-options';
 import { runMigrationsLocked } from '../database/migrate';
 import { ApiKey } from '../keys/api-key.entity';
 import { ApiKeysService } from '../keys/api-keys.service';
+import { ApiKeyDto } from '../keys/dto/api-key.dto';
 import { CreateKeyDto } from '../keys/dto/create-key.dto';
+import { LeakedKeysService } from '../keys/leaked-keys.service';
 import { RedisService } from '../redis/redis.service';
 import { environmentOption, Io, Options, ParsedArgs, UsageError } from './args';
 import { CliModule } from './cli.module';
@@ -98,7 +100,8 @@ export async function revokeKeyCommand(args: ParsedArgs, io: Io): Promise<number
   }
   if (plaintext === '-') plaintext = (await io.stdin()).trim();
   return withContext(io, async (app) => {
-    let keyId = id;
+    const startedAt = Date.now();
+    let key: ApiKeyDto;
     if (plaintext !== undefined) {
       if (!parseKey(plaintext)) {
         io.err('error: that is not a well-formed key (wrong shape or checksum); nothing was revoked');
@@ -110,10 +113,11 @@ export async function revokeKeyCommand(args: ParsedArgs, io: Io): Promise<number
         io.err('error: no key in this database matches (check DB settings and KEY_HASH_SECRET); nothing was revoked');
         return 1;
       }
-      keyId = row.id;
+      // A key known by its plaintext is treated as leaked: audited as such, and key.leaked is sent.
+      key = (await app.get(LeakedKeysService).report(cliActor('revoke-key'), plaintext, 'cli')).key;
+    } else {
+      key = await app.get(ApiKeysService).revoke(null, cliActor('revoke-key'), 'any', id!);
     }
-    const startedAt = Date.now();
-    const key = await app.get(ApiKeysService).revoke(null, cliActor('revoke-key'), 'any', keyId!);
     const already = key.revokedAt !== null && new Date(key.revokedAt).getTime() < startedAt;
     if (opts.flag('json')) io.out(JSON.stringify({ ...key, alreadyRevoked: already }));
     else io.out(already ? `Key ${key.id} "${key.name}" was already revoked at ${key.revokedAt}.` : `Revoked key ${key.id} "${key.name}" at ${key.revokedAt}.`);

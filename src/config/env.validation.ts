@@ -124,6 +124,17 @@ export class EnvironmentVariables {
   @Transform(toBool) @IsBoolean() BILLING_AUTO_CLOSE: boolean = true;
   @Transform(toInt) @IsInt() @Min(0) @Max(24 * 30) BILLING_CLOSE_GRACE_HOURS: number = 1;
   @Transform(toInt) @IsInt() @Min(1) @Max(3600) BILLING_SCHEDULER_INTERVAL_SECONDS: number = 60;
+
+  @Transform(toBool) @IsBoolean() WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean = false;
+  @Transform(toInt) @IsInt() @Min(100) @Max(60_000) WEBHOOK_TIMEOUT_MS: number = 10_000;
+  @Transform(toInt) @IsInt() @Min(1) @Max(30) WEBHOOK_MAX_ATTEMPTS: number = 8;
+  @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000) WEBHOOK_RETRY_BASE_MS: number = 15_000;
+  @Transform(toInt) @IsInt() @Min(1) @Max(3600) WEBHOOK_LEASE_SECONDS: number = 60;
+  @Transform(toInt) @IsInt() @Min(1) WEBHOOK_DISABLE_AFTER_SECONDS: number = 3 * 86400;
+  @Transform(toInt) @IsInt() @Min(10) @Max(60_000) WEBHOOK_POLL_INTERVAL_MS: number = 250;
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000) WEBHOOK_CONCURRENCY: number = 64;
+  @Transform(toInt) @IsInt() @Min(1) @Max(86400) WEBHOOK_EXPIRY_SCAN_SECONDS: number = 300;
+  @Transform(toInt) @IsInt() @Min(1) @Max(3650) WEBHOOK_RETENTION_DAYS: number = 30;
 }
 
 /** A variable set to an empty (or blank) value means "use the default", as if it were not set. */
@@ -145,6 +156,9 @@ export function validateEnv(given: Record<string, unknown>): EnvironmentVariable
   }
   if (env.DB_TYPE === 'mysql' && !env.KEY_HASH_SECRET) {
     throw new Error('Invalid configuration:\n  KEY_HASH_SECRET: required when DB_TYPE=mysql (at least 16 characters)');
+  }
+  if (env.WEBHOOK_LEASE_SECONDS * 1000 <= env.WEBHOOK_TIMEOUT_MS) {
+    throw new Error('Invalid configuration:\n  WEBHOOK_LEASE_SECONDS: must be longer than WEBHOOK_TIMEOUT_MS, or a slow delivery is claimed twice');
   }
   if (errors.length) {
     const lines = errors.map((e) => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, SelectQueryBuilder } from 'typeorm';
-import { sqlTime, toNumber } from '../database/sql';
+import { sqlTime, toDate, toNumber } from '../database/sql';
 import { ApiKey } from '../keys/api-key.entity';
 import { KeyListSummaryDto, KeyStatusCountsDto, KeySummaryDto, StatsDto } from './dto/stats.dto';
 
@@ -31,7 +31,7 @@ export class StatsService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async overview(now = new Date()): Promise<StatsDto> {
-    const [consumers, keys, requests, top, expiring, unused] = await Promise.all([
+    const [consumers, keys, requests, top, expiring, unused, webhooks] = await Promise.all([
       this.consumerCounts(),
       this.keyCounts(now),
       this.requestCounts(now),
@@ -49,6 +49,7 @@ export class StatsService {
           )
           .orderBy('COALESCE(k.last_used_at, k.created_at)', 'ASC');
       }),
+      this.failingWebhookEndpoints(),
     ]);
     return {
       generatedAt: now.toISOString(),
@@ -58,7 +59,21 @@ export class StatsService {
       topConsumers: top,
       keysExpiringSoon: expiring,
       keysUnused: unused,
+      webhookEndpointsFailing: webhooks,
     };
+  }
+
+  private async failingWebhookEndpoints(): Promise<StatsDto['webhookEndpointsFailing']> {
+    const rows: Array<{ id: string; url: string; enabled: unknown; failing_since: unknown }> = await this.dataSource.query(
+      `SELECT id, url, enabled, failing_since FROM webhook_endpoints
+        WHERE failing_since IS NOT NULL OR disabled_reason = 'failing' ORDER BY failing_since LIMIT ${LIST_LIMIT}`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      url: r.url,
+      enabled: toNumber(r.enabled) === 1,
+      failingSince: r.failing_since === null ? null : toDate(r.failing_since).toISOString(),
+    }));
   }
 
   private async consumerCounts(): Promise<StatsDto['consumers']> {

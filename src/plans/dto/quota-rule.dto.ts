@@ -1,4 +1,4 @@
-import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { METRIC_PATTERN } from '../../billing/pricing';
 
 /** A hard cap on a metric per billing period. */
@@ -16,4 +16,13 @@ export class QuotaRuleDto {
   /** Quotas count per billing period, which is monthly. @example "month" */
   @IsIn(['month'])
   period: 'month';
+
+  /** Percentages of the limit at which a `quota.threshold` webhook is sent, each once per period; default [80, 100]. @example [80, 100] */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(100, { each: true })
+  thresholds?: number[];
 }

@@ -29,6 +29,9 @@ export interface QuotaDecision {
 /** A consumption of a plan quota that was admitted: what was used before it and after it. */
 export interface QuotaConsumption {
   consumerId: string;
+  /** The key whose request consumed the units. */
+  keyId: string;
+  rule: QuotaRule;
   metric: string;
   limit: number;
   before: number;
@@ -178,7 +181,7 @@ export class QuotaService {
     const decision = await this.apply(key.consumer, rule, cost);
     if (cost > 0) {
       (decision.allowed ? this.metrics.quotaAllowed : this.metrics.quotaLimited).inc();
-      if (decision.allowed && this.listeners.length > 0) this.notify(key.consumer, rule, decision.quota!, cost);
+      if (decision.allowed && this.listeners.length > 0) this.notify(key, rule, decision.quota!, cost);
     }
     return decision;
   }
@@ -191,10 +194,13 @@ export class QuotaService {
     this.listeners.push(listener);
   }
 
-  private notify(consumer: AuthConsumer, rule: QuotaRule, quota: QuotaState, cost: number): void {
+  private notify(key: AuthKey, rule: QuotaRule, quota: QuotaState, cost: number): void {
+    const consumer = key.consumer!;
     const period = this.periodOf(consumer, this.now());
     const consumption: QuotaConsumption = {
       consumerId: consumer.id,
+      keyId: key.id,
+      rule,
       metric: rule.metric,
       limit: rule.limit,
       before: quota.used - cost,

@@ -74,6 +74,18 @@ export class KeyListSummaryDto {
 }
 
 /** An operator's overview of the installation. */
+/** A webhook endpoint whose deliveries fail, or that was disabled for failing. */
+export class FailingWebhookEndpointDto {
+  /** @example "whe_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
+  id: string;
+  /** @example "https://hooks.example.com/tollgate" */
+  url: string;
+  /** @example true */
+  enabled: boolean;
+  /** Since when every attempt has failed. @example "2026-11-22T10:00:00.000Z" */
+  failingSince: string | null;
+}
+
 export class StatsDto {
   /** @example "2026-11-22T10:00:00.000Z" */
   generatedAt: string;
@@ -87,4 +99,6 @@ export class StatsDto {
   keysExpiringSoon: KeyListSummaryDto;
   /** Active keys not used for 90 days (or never used and created more than 90 days ago), least recently used first. */
   keysUnused: KeyListSummaryDto;
+  /** Webhook endpoints failing now, or disabled after failing for 3 days (100 at most, longest failing first). */
+  webhookEndpointsFailing: FailingWebhookEndpointDto[];
 }

@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { LeakedKeysController } from '../keys/leaked-keys.controller';
+import { KeyExpiryScanner } from './key-expiry-scanner.service';
+import { WebhookAlerts } from './webhook-alerts.service';
+import { WebhookDispatcher } from './webhook-dispatcher.service';
+import { WebhookEndpointsController } from './webhook-endpoints.controller';
+import { WebhookEndpointsService } from './webhook-endpoints.service';
+import { WebhookMetrics } from './webhook-metrics';
+import { WebhookOutboxModule } from './webhook-outbox.module';
+import { WebhookRetention } from './webhook-retention.service';
+
+/**
+ * Webhooks: the endpoints API and delivery log, the dispatcher, and the alerts noticed on the request
+ * path. Not global on purpose: Nest shuts imported modules down before global ones, so the last attempt
+ * outcomes and queued alerts are written while the database connection is still open.
+ */
+@Module({
+  imports: [WebhookOutboxModule],
+  controllers: [WebhookEndpointsController, LeakedKeysController],
+  providers: [WebhookEndpointsService, WebhookDispatcher, WebhookAlerts, KeyExpiryScanner, WebhookRetention, WebhookMetrics],
+})
+export class WebhooksModule {}
