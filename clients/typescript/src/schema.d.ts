@@ -818,6 +818,190 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints, newest first
+         * @description **Required scopes:** `webhooks:read`. Key kinds: `admin`.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Subscribe an endpoint to events
+         * @description The URL must be https:// and must not resolve to a private, loopback or link-local address (unless the server runs with WEBHOOK_ALLOW_PRIVATE_TARGETS=true). The signing secret is returned only in this answer.
+         *
+         *     **Required scopes:** `webhooks:write`. Key kinds: `admin`.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description **Required scopes:** `webhooks:read`. Key kinds: `admin`.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint and its delivery log
+         * @description **Required scopes:** `webhooks:write`. Key kinds: `admin`.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description Disabling cancels its pending deliveries; enabling clears its failure record.
+         *
+         *     **Required scopes:** `webhooks:write`. Key kinds: `admin`.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the signing secret
+         * @description The new secret is returned only in this answer. For 24 hours deliveries carry two signatures (new and previous secret) in `webhook-signature`, so receivers can switch without rejecting anything.
+         *
+         *     **Required scopes:** `webhooks:write`. Key kinds: `admin`.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a webhook.test event to this endpoint
+         * @description Answers with the queued delivery; follow it with getWebhookDelivery.
+         *
+         *     **Required scopes:** `webhooks:write`. Key kinds: `admin`.
+         */
+        post: operations["testWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's deliveries, newest first, with every attempt
+         * @description **Required scopes:** `webhooks:read`. Key kinds: `admin`.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{id}/deliveries/{deliveryId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a delivery with every attempt
+         * @description **Required scopes:** `webhooks:read`. Key kinds: `admin`.
+         */
+        get: operations["getWebhookDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{id}/deliveries/{deliveryId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attempt a delivery again now
+         * @description Works in any state (a failed delivery gets one more attempt). Refused while the delivery is being attempted or its endpoint is disabled.
+         *
+         *     **Required scopes:** `webhooks:write`. Key kinds: `admin`.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys/leaked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a key found in the wild, by its plaintext
+         * @description For secret scanners and incident response. Revokes the key (if it is not revoked yet), records where it was reported in the audit log, and sends `key.leaked` (and `key.revoked` the first time). Reporting a revoked key again records the new report.
+         *
+         *     **Required scopes:** `keys:write`. Key kinds: `admin`.
+         */
+        post: operations["reportLeakedKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1626,6 +1810,19 @@ export interface components {
             count: number;
             keys: components["schemas"]["KeySummaryDto"][];
         };
+        FailingWebhookEndpointDto: {
+            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /** @example https://hooks.example.com/tollgate */
+            url: string;
+            /** @example true */
+            enabled: boolean;
+            /**
+             * @description Since when every attempt has failed.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            failingSince: string | null;
+        };
         StatsDto: {
             /** @example 2026-11-22T10:00:00.000Z */
             generatedAt: string;
@@ -1639,6 +1836,8 @@ export interface components {
             keysExpiringSoon: components["schemas"]["KeyListSummaryDto"];
             /** @description Active keys not used for 90 days (or never used and created more than 90 days ago), least recently used first. */
             keysUnused: components["schemas"]["KeyListSummaryDto"];
+            /** @description Webhook endpoints failing now, or disabled after failing for 3 days (100 at most, longest failing first). */
+            webhookEndpointsFailing: components["schemas"]["FailingWebhookEndpointDto"][];
         };
         PingDto: {
             /** @example ok */
@@ -1669,6 +1868,14 @@ export interface components {
              * @enum {string}
              */
             period: "month";
+            /**
+             * @description Percentages of the limit at which a `quota.threshold` webhook is sent, each once per period; default [80, 100].
+             * @example [
+             *       80,
+             *       100
+             *     ]
+             */
+            thresholds?: number[];
         };
         TierDto: {
             /**
@@ -2027,6 +2234,710 @@ export interface components {
              *     ]
              */
             scopes: string[];
+        };
+        WebhookKeyDto: {
+            /**
+             * @example secret
+             * @enum {string}
+             */
+            kind: "admin" | "secret" | "publishable";
+            /**
+             * @example live
+             * @enum {string}
+             */
+            environment: "live" | "test";
+            /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            consumerId: string | null;
+            /** @example production backend */
+            name: string;
+            /** @example tg_live_3xK9 */
+            start: string;
+            /**
+             * @example [
+             *       "usage:read"
+             *     ]
+             */
+            scopes: string[];
+            expiresAt: string | null;
+            revokedAt: string | null;
+            /** @example 2026-11-22T10:00:00.000Z */
+            createdAt: string;
+        };
+        KeyEventDataDto: {
+            key: components["schemas"]["WebhookKeyDto"];
+        };
+        /** @description A key was created. */
+        KeyCreatedEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "key.created";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["KeyEventDataDto"];
+        };
+        KeyRotatedDataDto: {
+            /** @description The rotated key, whose expiresAt is now the end of the grace period. */
+            key: components["schemas"]["WebhookKeyDto"];
+            /** @description The key that replaces it. */
+            newKey: components["schemas"]["WebhookKeyDto"];
+            /** @example 3600 */
+            gracePeriodSeconds: number;
+        };
+        /** @description A key was rotated: `newKey` replaces `key`, which works until the end of the grace period. */
+        KeyRotatedEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "key.rotated";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["KeyRotatedDataDto"];
+        };
+        KeyRevokedDataDto: {
+            /**
+             * @description `leaked` when revoked through a leak report.
+             * @example revoked
+             * @enum {string}
+             */
+            reason: "revoked" | "leaked";
+            key: components["schemas"]["WebhookKeyDto"];
+        };
+        /** @description A key was revoked (sent once per key). */
+        KeyRevokedEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "key.revoked";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["KeyRevokedDataDto"];
+        };
+        KeyExpiringDataDto: {
+            /**
+             * @description Which notice this is: 7 days or 1 day before expiresAt.
+             * @example 7d
+             * @enum {string}
+             */
+            within: "7d" | "1d";
+            key: components["schemas"]["WebhookKeyDto"];
+        };
+        /** @description A key expires within 7 days (`within: 7d`) or 1 day (`within: 1d`); each notice is sent once. */
+        KeyExpiringEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "key.expiring";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["KeyExpiringDataDto"];
+        };
+        KeyLeakedDataDto: {
+            key: components["schemas"]["WebhookKeyDto"];
+            /**
+             * @description Where the key was found, as the reporter said.
+             * @example github-secret-scanning
+             */
+            source: string | null;
+            /**
+             * @description The key had been revoked before this report.
+             * @example false
+             */
+            alreadyRevoked: boolean;
+            /** @example 2026-11-22T10:00:00.000Z */
+            reportedAt: string;
+        };
+        /** @description A key was reported as leaked (by its plaintext) and revoked. */
+        KeyLeakedEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "key.leaked";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["KeyLeakedDataDto"];
+        };
+        WebhookConsumerDto: {
+            /**
+             * @example active
+             * @enum {string}
+             */
+            status: "active" | "suspended";
+            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /** @example Acme Corp */
+            name: string;
+            /** @example acct_4421 */
+            externalId: string | null;
+            /** @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            planId: string | null;
+            /**
+             * @example {
+             *       "tier": "gold"
+             *     }
+             */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @example 2026-11-22T10:00:00.000Z */
+            createdAt: string;
+        };
+        ConsumerEventDataDto: {
+            consumer: components["schemas"]["WebhookConsumerDto"];
+        };
+        /** @description A consumer was created. */
+        ConsumerCreatedEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "consumer.created";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["ConsumerEventDataDto"];
+        };
+        /** @description A consumer was suspended: all its keys are refused. */
+        ConsumerSuspendedEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "consumer.suspended";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["ConsumerEventDataDto"];
+        };
+        /** @description A suspended consumer was resumed. */
+        ConsumerResumedEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "consumer.resumed";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["ConsumerEventDataDto"];
+        };
+        QuotaThresholdDataDto: {
+            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            consumerId: string;
+            /**
+             * @description The key whose request crossed the threshold.
+             * @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            keyId: string;
+            /** @example requests */
+            metric: string;
+            /**
+             * @description Percent of the limit.
+             * @example 80
+             */
+            threshold: number;
+            /** @example 100000 */
+            limit: number;
+            /**
+             * @description Used in the period when the threshold was crossed.
+             * @example 80000
+             */
+            used: number;
+            /**
+             * @description When the period ends and the quota starts again.
+             * @example 2026-12-01T00:00:00.000Z
+             */
+            periodEnd: string;
+        };
+        /** @description A plan quota crossed one of its thresholds (default 80 % and 100 %); once per period and threshold. */
+        QuotaThresholdEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "quota.threshold";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["QuotaThresholdDataDto"];
+        };
+        RateLimitRuleStateDto: {
+            /**
+             * @description `consumer`: all keys of the consumer count together; `key`: this key alone.
+             * @example consumer
+             * @enum {string}
+             */
+            scope: "consumer" | "key";
+            /** @example default */
+            name: string;
+            /** @example 1000 */
+            limit: number;
+            /** @example 60 */
+            windowSeconds: number;
+        };
+        RateLimitExceededDataDto: {
+            /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            keyId: string;
+            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            consumerId: string | null;
+            /** @description The limit that refused the request. */
+            limit: components["schemas"]["RateLimitRuleStateDto"];
+            /**
+             * @description When the window ends and requests are admitted again.
+             * @example 2026-11-22T10:01:00.000Z
+             */
+            windowEndsAt: string;
+        };
+        /** @description A key's first refused request (429) in a rate-limit window. */
+        RateLimitExceededEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "rate_limit.exceeded";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["RateLimitExceededDataDto"];
+        };
+        InvoiceClosedDataDto: {
+            invoice: components["schemas"]["InvoiceDto"];
+        };
+        /** @description A billing period was closed; the invoice with its lines and total. */
+        InvoiceClosedEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "invoice.closed";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["InvoiceClosedDataDto"];
+        };
+        DisabledEndpointDto: {
+            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /** @example https://hooks.example.com/tollgate */
+            url: string;
+            description: string | null;
+        };
+        EndpointDisabledDataDto: {
+            /**
+             * @example failing
+             * @enum {string}
+             */
+            reason: "failing";
+            endpoint: components["schemas"]["DisabledEndpointDto"];
+            /** @example 2026-11-19T10:00:00.000Z */
+            failingSince: string | null;
+        };
+        /** @description An endpoint failed every delivery for 3 days and was disabled. */
+        WebhookEndpointDisabledEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "webhook.endpoint_disabled";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["EndpointDisabledDataDto"];
+        };
+        WebhookTestDataDto: {
+            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            endpointId: string;
+            /** @example This is a test event from Tollgate. */
+            message: string;
+        };
+        /** @description Sent by the test action to one endpoint. */
+        WebhookTestEvent: {
+            /**
+             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "webhook.test";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["WebhookTestDataDto"];
+        };
+        CreateWebhookEndpointDto: {
+            /**
+             * @description Where events are POSTed; must be https:// and resolve to a public address.
+             * @example https://hooks.example.com/tollgate
+             */
+            url: string;
+            /**
+             * @description Event types to deliver, or `["*"]` for all.
+             * @example [
+             *       "key.revoked",
+             *       "quota.threshold"
+             *     ]
+             */
+            events: ("*" | "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled")[];
+            /**
+             * @description Disabled endpoints receive nothing.
+             * @example true
+             */
+            enabled?: boolean;
+            /** @example Alerts to the on-call channel */
+            description?: string | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "team": "platform"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        CreatedWebhookEndpointDto: {
+            /**
+             * @description The signing secret (Standard Webhooks), shown only this once. Verify deliveries with it, e.g.
+             *     `new Webhook(secret).verify(body, headers)` from the `standardwebhooks` package.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
+            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /** @example https://hooks.example.com/tollgate */
+            url: string;
+            /** @example Alerts to the on-call channel */
+            description: string | null;
+            /**
+             * @example [
+             *       "key.revoked",
+             *       "quota.threshold"
+             *     ]
+             */
+            events: string[];
+            /** @example true */
+            enabled: boolean;
+            /**
+             * @example {
+             *       "team": "platform"
+             *     }
+             */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Why a disabled endpoint was disabled: `failing` (3 days without a successful delivery) or `manual`.
+             * @enum {string|null}
+             */
+            disabledReason: "failing" | "manual" | null;
+            /** @description Since when every attempt has failed; null while deliveries succeed. */
+            failingSince: string | null;
+            /** @description Until when the previous secret still signs alongside the current one, after a rotation. */
+            previousSecretExpiresAt: string | null;
+            /** @example 2026-11-22T10:00:00.000Z */
+            createdAt: string;
+            /** @example 2026-11-22T10:00:00.000Z */
+            updatedAt: string;
+        };
+        WebhookEndpointDto: {
+            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /** @example https://hooks.example.com/tollgate */
+            url: string;
+            /** @example Alerts to the on-call channel */
+            description: string | null;
+            /**
+             * @example [
+             *       "key.revoked",
+             *       "quota.threshold"
+             *     ]
+             */
+            events: string[];
+            /** @example true */
+            enabled: boolean;
+            /**
+             * @example {
+             *       "team": "platform"
+             *     }
+             */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Why a disabled endpoint was disabled: `failing` (3 days without a successful delivery) or `manual`.
+             * @enum {string|null}
+             */
+            disabledReason: "failing" | "manual" | null;
+            /** @description Since when every attempt has failed; null while deliveries succeed. */
+            failingSince: string | null;
+            /** @description Until when the previous secret still signs alongside the current one, after a rotation. */
+            previousSecretExpiresAt: string | null;
+            /** @example 2026-11-22T10:00:00.000Z */
+            createdAt: string;
+            /** @example 2026-11-22T10:00:00.000Z */
+            updatedAt: string;
+        };
+        WebhookEndpointPageDto: {
+            data: components["schemas"]["WebhookEndpointDto"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        UpdateWebhookEndpointDto: {
+            /**
+             * @description Where events are POSTed; must be https:// and resolve to a public address.
+             * @example https://hooks.example.com/tollgate
+             */
+            url?: string;
+            /**
+             * @description Event types to deliver, or `["*"]` for all.
+             * @example [
+             *       "key.revoked",
+             *       "quota.threshold"
+             *     ]
+             */
+            events?: ("*" | "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled")[];
+            /**
+             * @description Disabled endpoints receive nothing.
+             * @example true
+             */
+            enabled?: boolean;
+            /** @example Alerts to the on-call channel */
+            description?: string | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "team": "platform"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @enum {string} */
+        WebhookEventType: "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled" | "webhook.test";
+        /**
+         * @description `pending` (waiting for an attempt), `succeeded` (a 2xx), `failed` (every attempt failed), `canceled` (the endpoint was disabled or removed).
+         * @enum {string}
+         */
+        WebhookDeliveryStatus: "pending" | "succeeded" | "failed" | "canceled";
+        WebhookAttemptDto: {
+            /**
+             * @description 1 for the first attempt.
+             * @example 1
+             */
+            attempt: number;
+            /** @example 2026-11-22T10:00:00.000Z */
+            startedAt: string;
+            /** @example 42 */
+            durationMs: number;
+            /**
+             * @description The receiver's status; null when it did not answer (timeout, refused connection).
+             * @example 200
+             */
+            statusCode: number | null;
+            /**
+             * @description A 2xx answer.
+             * @example true
+             */
+            success: boolean;
+            /** @description Why there was no answer. */
+            error: string | null;
+            /**
+             * @description The start of the response body (1 KiB at most).
+             * @example ok
+             */
+            responseBody: string | null;
+        };
+        WebhookDeliveryDto: {
+            /** @example key.revoked */
+            eventType: components["schemas"]["WebhookEventType"];
+            /**
+             * @description `pending` (waiting for an attempt), `succeeded` (a 2xx), `failed` (every attempt failed), `canceled` (the endpoint was disabled or removed).
+             * @example succeeded
+             */
+            status: components["schemas"]["WebhookDeliveryStatus"];
+            /** @description The event as it is sent (the request body). */
+            event: components["schemas"]["KeyCreatedEvent"] | components["schemas"]["KeyRotatedEvent"] | components["schemas"]["KeyRevokedEvent"] | components["schemas"]["KeyExpiringEvent"] | components["schemas"]["KeyLeakedEvent"] | components["schemas"]["ConsumerCreatedEvent"] | components["schemas"]["ConsumerSuspendedEvent"] | components["schemas"]["ConsumerResumedEvent"] | components["schemas"]["QuotaThresholdEvent"] | components["schemas"]["RateLimitExceededEvent"] | components["schemas"]["InvoiceClosedEvent"] | components["schemas"]["WebhookEndpointDisabledEvent"] | components["schemas"]["WebhookTestEvent"];
+            /** @example whd_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            endpointId: string;
+            /**
+             * @description Also the `webhook-id` header of every attempt: receivers deduplicate on it.
+             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            eventId: string;
+            /**
+             * @description Attempts made.
+             * @example 1
+             */
+            attempts: number;
+            /** @description When the next attempt is due, while pending. */
+            nextAttemptAt: string | null;
+            /** @example 200 */
+            lastStatusCode: number | null;
+            /** @example 2026-11-22T10:00:00.000Z */
+            lastAttemptAt: string | null;
+            lastError: string | null;
+            /** @example 2026-11-22T10:00:00.000Z */
+            createdAt: string;
+            /** @description Every attempt, oldest first. */
+            attemptLog: components["schemas"]["WebhookAttemptDto"][];
+        };
+        WebhookDeliveryPageDto: {
+            data: components["schemas"]["WebhookDeliveryDto"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        ReportLeakedKeyDto: {
+            /**
+             * @description The leaked key's plaintext, as found.
+             * @example tg_live_3xK9pQ2mZt9aK3LpQw7RvB8nC1dE5fG7hJ0kL2
+             */
+            key: string;
+            /**
+             * @description Where it was found, for the audit log and the key.leaked event.
+             * @example github-secret-scanning: acme/app#12
+             */
+            source?: string;
+        };
+        LeakedKeyReportDto: {
+            /** @description The key, now revoked. */
+            key: components["schemas"]["ApiKeyDto"];
+            /**
+             * @description It had been revoked before this report.
+             * @example false
+             */
+            alreadyRevoked: boolean;
+            /** @example github-secret-scanning: acme/app#12 */
+            source: string | null;
         };
     };
     responses: never;
@@ -5963,6 +6874,995 @@ export interface operations {
             };
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                enabled?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointPageDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookEndpointDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookEndpointDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookEndpointDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookEndpointDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    testWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONFLICT: the endpoint is disabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                status?: "pending" | "succeeded" | "failed" | "canceled";
+                eventType?: "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled" | "webhook.test";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPageDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONFLICT: being attempted now, or the endpoint is disabled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    reportLeakedKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportLeakedKeyDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeakedKeyReportDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: not a well-formed key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND: no key matches */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
