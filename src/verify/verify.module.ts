@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { UsageModule } from '../usage/usage.module';
 import { VerifyController } from './verify.controller';
 import { VerifyService } from './verify.service';
 
-@Module({ imports: [UsageModule], controllers: [VerifyController], providers: [VerifyService] })
+@Module({ imports: [UsageModule, RateLimitModule], controllers: [VerifyController], providers: [VerifyService] })
 export class VerifyModule {}
