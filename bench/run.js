@@ -193,12 +193,18 @@ async function seedKeys(server, { consumers, keysPerConsumer, consumer = {}, key
 }
 
 /**
- * One autocannon run. `keys` (optional) are sent in turn, one per request, by every connection.
+ * One autocannon run. `keys` (optional) are sent in turn, one per request, by every connection; `body`
+ * (optional) is sent as JSON.
  * Returns throughput (mean requests/s), client-side latency, the count of non-2xx answers, and the
  * server's CPU time per request (µs, from /proc; it does not depend on how fast the client is).
  */
-async function load({ server, path, keys, duration, connections, method = 'GET' }) {
-  const requests = keys && keys.length ? keys.map((k) => ({ method, path, headers: { 'x-api-key': k } })) : [{ method, path }];
+async function load({ server, path, keys, duration, connections, method = 'GET', body }) {
+  const extra = body === undefined ? {} : { body: JSON.stringify(body) };
+  const contentType = body === undefined ? {} : { 'content-type': 'application/json' };
+  const requests =
+    keys && keys.length
+      ? keys.map((k) => ({ method, path, headers: { 'x-api-key': k, ...contentType }, ...extra }))
+      : [{ method, path, headers: contentType, ...extra }];
   const cpuBefore = cpuMicros(server.proc.pid);
   const result = await autocannon({
     url: server.url,

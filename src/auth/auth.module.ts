@@ -1,6 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { EnvironmentVariables } from '../config/env.validation';
+import { CounterStoreModule } from '../rate-limit/counter-store.module';
+import { RedisModule } from '../redis/redis.module';
 import { ApiKeyGuard } from './api-key.guard';
 import { AuthFailureLimiter } from './auth-failure.limiter';
 import { CacheInvalidationService } from './cache-invalidation.service';
@@ -15,6 +17,7 @@ type Config = ConfigService<EnvironmentVariables, true>;
 
 @Global()
 @Module({
+  imports: [CounterStoreModule, RedisModule],
   providers: [
     {
       provide: KeyCache,

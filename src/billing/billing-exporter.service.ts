@@ -10,7 +10,7 @@ import type { BilledInvoice, BilledLine } from './billing.types';
 import { ExportFormat, exportRows, exportWriter, ExportWriter } from './export-format';
 import { buildInvoice } from './invoice-builder';
 import { measurePeriods, PeriodRef } from './period-usage';
-import { monthRange } from './periods';
+import { monthRange } from '../periods/periods';
 
 /** Consumers per page: one query for their periods and invoices, a few more for open estimates. */
 const CONSUMERS_PER_PAGE = 500;

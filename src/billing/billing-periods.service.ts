@@ -9,7 +9,7 @@ import { sqlTime, toDate } from '../database/sql';
 import { Plan } from '../plans/plan.entity';
 import { PlanSnapshot, snapshotOf } from '../plans/plan-snapshot';
 import { BillingPeriod } from './billing-period.entity';
-import { firstPeriod, nextPeriod, Period } from './periods';
+import { firstPeriod, nextPeriod, Period } from '../periods/periods';
 
 type Db = DataSource | EntityManager;
 

@@ -12,7 +12,7 @@ import { ListPeriodsQueryDto } from './dto/list-periods-query.dto';
 import { buildInvoice } from './invoice-builder';
 import { Invoice } from './invoice.entity';
 import { measurePeriods } from './period-usage';
-import { monthRange } from './periods';
+import { monthRange } from '../periods/periods';
 
 type Db = DataSource | EntityManager;
 

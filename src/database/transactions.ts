@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, type QueryRunner } from 'typeorm';
@@ -18,37 +17,51 @@ const WRITE = /^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|BEGIN|COMMIT|
  * retention deletes, …) waits for its turn in the same queue instead of landing in someone's transaction.
  * Reads run at once, as before.
  *
+ * How: TypeORM reaches the connection through `dataSource.createQueryRunner()` everywhere except inside a
+ * transaction, which keeps the runner it started with. Outside callers get a view of the one runner whose
+ * writes are queued; the queue's own transactions get the runner itself. (No AsyncLocalStorage: it would
+ * tax every promise of every request.)
+ *
  * On MySQL each transaction has a connection of its own; a deadlock is retried a few times, as InnoDB asks.
  */
 @Injectable()
 export class Transactions {
   private readonly serialize: boolean;
   private tail: Promise<unknown> = Promise.resolve();
-  /** Set while the queue runs a unit of work: its statements are the transaction's own. */
-  private readonly inQueue = new AsyncLocalStorage<true>();
+  /** True while the queue opens one of its transactions (TypeORM asks for the runner synchronously). */
+  private opening = false;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.serialize = dialectOf(dataSource).serializesTransactions;
-    if (this.serialize) this.gateWrites(dataSource.driver.createQueryRunner('master'));
+    if (this.serialize) this.gateWrites();
   }
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.serialize) return retryingDeadlocks(() => this.dataSource.transaction(work));
-    return this.enqueue(() => this.dataSource.transaction(work));
+    return this.enqueue(() => {
+      this.opening = true;
+      try {
+        return this.dataSource.transaction(work);
+      } finally {
+        this.opening = false;
+      }
+    });
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(() => this.inQueue.run(true, work));
+    const result = this.tail.then(work);
     this.tail = result.catch(() => undefined);
     return result;
   }
 
-  /** The driver's one query runner: writes from outside the queue are queued. */
-  private gateWrites(runner: QueryRunner): void {
+  private gateWrites(): void {
+    const ds = this.dataSource;
+    const create = ds.createQueryRunner.bind(ds);
+    const runner = create('master');
     const query = runner.query.bind(runner) as (...args: unknown[]) => Promise<unknown>;
-    runner.query = ((...args: unknown[]) => {
-      if (this.inQueue.getStore() === true || typeof args[0] !== 'string' || !WRITE.test(args[0])) return query(...args);
-      return this.enqueue(() => query(...args));
-    }) as QueryRunner['query'];
+    const gated = Object.create(runner) as QueryRunner;
+    gated.query = ((...args: unknown[]) =>
+      typeof args[0] === 'string' && WRITE.test(args[0]) ? this.enqueue(() => query(...args)) : query(...args)) as QueryRunner['query'];
+    ds.createQueryRunner = ((mode?: 'master' | 'slave') => (this.opening ? create(mode) : gated)) as DataSource['createQueryRunner'];
   }
 }

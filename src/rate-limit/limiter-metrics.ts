@@ -5,8 +5,28 @@ import { MetricsService } from '../metrics/metrics.service';
 type Child = ReturnType<Counter<'decision' | 'kind'>['labels']>;
 
 /**
- * What the limiters report: one counter per decision (children resolved once, so that recording costs
- * an increment and no label lookup) and the state of Redis as the limiters see it.
+ * A count kept in a plain number on the request path and handed to its Prometheus child when the metric
+ * is read: prom-client hashes the labels on every inc(), even on a labelled child.
+ */
+export class Tally {
+  private n = 0;
+
+  constructor(private readonly child: Child) {}
+
+  inc(): void {
+    this.n++;
+  }
+
+  flush(): void {
+    if (this.n === 0) return;
+    this.child.inc(this.n);
+    this.n = 0;
+  }
+}
+
+/**
+ * What the limiters report: one counter per decision (a plain number on the request path, handed to
+ * Prometheus when it reads the metric) and the state of Redis as the limiters see it.
  *
  * Both the rate limiter and the quota counters use Redis and fall back to local state on their own; the
  * gauge is 1 while either of them is degraded, and an outage is counted once when the first one notices.
@@ -15,17 +35,25 @@ type Child = ReturnType<Counter<'decision' | 'kind'>['labels']>;
 export class LimiterMetrics {
   private readonly logger = new Logger('RateLimit');
   private readonly degradedSources = new Set<string>();
-  readonly rateAllowed: Child;
-  readonly rateLimited: Child;
-  readonly quotaAllowed: Child;
-  readonly quotaLimited: Child;
+  readonly rateAllowed: Tally;
+  readonly rateLimited: Tally;
+  readonly quotaAllowed: Tally;
+  readonly quotaLimited: Tally;
 
   constructor(private readonly metrics: MetricsService) {
     const decisions = metrics.rateLimitDecisions;
-    this.rateAllowed = decisions.labels('allowed', 'rate');
-    this.rateLimited = decisions.labels('limited', 'rate');
-    this.quotaAllowed = decisions.labels('allowed', 'quota');
-    this.quotaLimited = decisions.labels('limited', 'quota');
+    this.rateAllowed = new Tally(decisions.labels('allowed', 'rate'));
+    this.rateLimited = new Tally(decisions.labels('limited', 'rate'));
+    this.quotaAllowed = new Tally(decisions.labels('allowed', 'quota'));
+    this.quotaLimited = new Tally(decisions.labels('limited', 'quota'));
+    const tallies = [this.rateAllowed, this.rateLimited, this.quotaAllowed, this.quotaLimited];
+    // prom-client calls collect() before it reads the metric (a scrape, or get() in a test).
+    const collectable = decisions as unknown as { collect?: () => unknown };
+    const previous = collectable.collect;
+    collectable.collect = function (this: unknown) {
+      for (const t of tallies) t.flush();
+      return previous?.call(this);
+    };
   }
 
   get redisDegraded(): boolean {

@@ -9,9 +9,10 @@ import {
   type ThrottlerRequest,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RouteLimits } from './limit-policy';
+import type { AuthKey } from '../auth/auth-key';
+import type { LimitPolicy, RouteLimits } from './limit-policy';
 import { type RateLimitDetail, RateLimitService } from './rate-limit.service';
-import type { CounterRecord, CounterStore } from './storage';
+import { type CounterRecord, type CounterStore, MemoryCounterStore } from './storage';
 
 // The throttler's metadata keys (its decorators write them; the package does not export the constants).
 const SKIP = 'THROTTLER:SKIP';
@@ -37,6 +38,8 @@ interface LimitRequest extends ThrottlerRequest {
 export class RateLimitGuard extends ThrottlerGuard {
   /** @SkipThrottle/@Throttle of each handler, read once; null when the route declares neither. */
   private readonly routes = new WeakMap<object, RouteLimits | null>();
+  /** The in-process store answers without a promise. */
+  private readonly syncStore: MemoryCounterStore | null;
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -45,11 +48,13 @@ export class RateLimitGuard extends ThrottlerGuard {
     private readonly limits: RateLimitService,
   ) {
     super(options, storage, reflector);
+    this.syncStore = storage instanceof MemoryCounterStore ? storage : null;
   }
 
   /**
-   * A public route (no auth) passes with a plain `true`, so that Nest moves on without an await;
-   * ThrottlerGuard types canActivate as a promise, Nest accepts either.
+   * Answers a plain boolean when it can decide without waiting (public routes, the in-process store),
+   * so that Nest moves on to the next guard without an await; ThrottlerGuard types canActivate as a
+   * promise, Nest accepts either. With Redis the limits' increments go out together (one round trip).
    */
   override canActivate(context: ExecutionContext): Promise<boolean> {
     // getArgByIndex, not switchToHttp(): the latter allocates an adapter object per call.
@@ -60,7 +65,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     const n = policy.limits.length;
     if (n === 0) return true as unknown as Promise<boolean>;
     const requests = new Array<LimitRequest>(n);
-    const pending = new Array<Promise<boolean>>(n);
+    let pending: Array<Promise<boolean>> | null = null;
     for (let i = 0; i < n; i++) {
       const l = policy.limits[i];
       requests[i] = {
@@ -72,26 +77,45 @@ export class RateLimitGuard extends ThrottlerGuard {
         getTracker: l.getTracker,
         generateKey: l.generateKey,
       };
-      pending[i] = this.handleRequest(requests[i]);
+      const counted = this.handleRequest(requests[i]) as Promise<boolean> | boolean;
+      if (typeof counted !== 'boolean') (pending ??= []).push(counted);
     }
-    return Promise.all(pending).then(() => {
-      const records = new Array<CounterRecord>(n);
-      for (let i = 0; i < n; i++) records[i] = requests[i].record!;
-      const decision = this.limits.decide(auth.key, policy, records, true);
-      this.limits.setHeaders(context.getArgByIndex<FastifyReply>(1), decision);
-      if (decision.allowed) return true;
-      return this.throwThrottlingException(context, this.limits.detail(decision)).then(() => false);
-    });
+    if (pending === null) return this.conclude(context, auth.key, policy, requests);
+    return Promise.all(pending).then(() => this.conclude(context, auth.key, policy, requests));
   }
 
-  /** One named limit: the tracker, the counter key, one storage increment. Headers are set over all limits. */
-  protected override async handleRequest(request: LimitRequest): Promise<boolean> {
-    const { context, limit, ttl, throttler, blockDuration, getTracker, generateKey } = request;
-    const tracker = await getTracker(context.getArgByIndex(0), context);
+  private conclude(context: ExecutionContext, key: AuthKey, policy: LimitPolicy, requests: LimitRequest[]): Promise<boolean> {
+    const records = new Array<CounterRecord>(requests.length);
+    for (let i = 0; i < requests.length; i++) records[i] = requests[i].record!;
+    const decision = this.limits.decide(key, policy, records, true);
+    this.limits.setHeaders(context.getArgByIndex<FastifyReply>(1), decision);
+    if (decision.allowed) return true as unknown as Promise<boolean>;
+    return this.throwThrottlingException(context, this.limits.detail(decision)).then(() => false);
+  }
+
+  /**
+   * One named limit: the tracker, the counter key, one storage increment. Headers are set over all limits.
+   * The in-process store answers synchronously, and then so does this (a boolean, typed as the promise
+   * ThrottlerGuard declares; only canActivate above calls it).
+   */
+  protected override handleRequest(request: LimitRequest): Promise<boolean> {
+    const tracked = request.getTracker(request.context.getArgByIndex(0), request.context);
+    if (typeof tracked !== 'string') return tracked.then((tracker) => this.count(request, tracker));
+    return this.count(request, tracked) as Promise<boolean>;
+  }
+
+  private count(request: LimitRequest, tracker: string): Promise<boolean> | boolean {
+    const { context, limit, ttl, throttler, blockDuration, generateKey } = request;
     const key = generateKey(context, tracker, throttler.name!);
-    const record = (await this.storageService.increment(key, ttl, limit, blockDuration, throttler.name!)) as CounterRecord;
-    request.record = record;
-    return !record.isBlocked;
+    if (this.syncStore !== null) {
+      const record = this.syncStore.incrementSync(key, ttl, limit, 1);
+      request.record = record;
+      return !record.isBlocked;
+    }
+    return (this.storageService.increment(key, ttl, limit, blockDuration, throttler.name!) as Promise<CounterRecord>).then((record) => {
+      request.record = record;
+      return !record.isBlocked;
+    });
   }
 
   /** The project's 429 (error shape, Retry-After) instead of the stock ThrottlerException. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { AdminUsageController } from './admin-usage.controller';
 import { MeUsageController } from './me-usage.controller';
 import { UsageEventsController } from './usage-events.controller';
@@ -14,6 +15,7 @@ import { UsageSink } from './usage-sink.service';
  * recorder's last flush happens while the (global) database connection is still open.
  */
 @Module({
+  imports: [RateLimitModule],
   controllers: [UsageEventsController, MeUsageController, AdminUsageController],
   providers: [UsageRecorder, UsageSink, UsageEventsService, UsageQueryService, UsageRetentionService, UsageMeteringGuard],
   exports: [UsageRecorder, UsageQueryService, UsageMeteringGuard],

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { AuthConsumer, AuthKey, QuotaRule } from '../../auth/auth-key';
-import { periodFor } from '../../billing/periods';
+import { periodFor } from '../../periods/periods';
 import { RedisOutage } from '../../redis/redis-outage';
 import { LimiterMetrics } from '../limiter-metrics';
 import { LimiterRedis } from '../limiter-redis';

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { LimitCheck } from './counter-store';
+import { toCounterRecord } from './limit-result';
 import { MemoryCounterStore } from './memory-counter.store';
 
 class FakeClock {
@@ -159,6 +160,22 @@ describe('MemoryCounterStore', () => {
             allowed: cost === 0 ? w.count + 1 <= limit : w.count <= limit,
           };
           expect(store.hitSync([check(key, limit, windowMs, cost)])[0]).toEqual({ key, limit, ...expected });
+        }
+      }),
+    );
+  });
+
+  it("answers the throttler's increments and peeks as the checks do (property)", () => {
+    const op = fc.record({ key: fc.constantFrom('a', 'b'), cost: fc.constantFrom(0, 1), advance: fc.integer({ min: 0, max: 700 }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const clock = new FakeClock();
+        const records = new MemoryCounterStore({ now: clock.now });
+        const checks = new MemoryCounterStore({ now: clock.now });
+        for (const { key, cost, advance } of ops) {
+          clock.advance(advance);
+          const r = checks.hitSync([check(key, 3, 1_000, cost)])[0];
+          expect(records.incrementSync(key, 1_000, 3, cost as 0 | 1)).toEqual(toCounterRecord(r, cost));
         }
       }),
     );

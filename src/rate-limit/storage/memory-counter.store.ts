@@ -1,5 +1,5 @@
 import type { CounterRecord, CounterStore, LimitCheck, LimitResult } from './counter-store';
-import { assertValidChecks, throttlerCheck, toCounterRecord, toLimitResult } from './limit-result';
+import { assertValidChecks, throttlerCheck, toLimitResult } from './limit-result';
 
 export interface MemoryCounterStoreOptions {
   /** Upper bound on counters held; beyond it expired counters go first, then the oldest. Default 1,000,000. */
@@ -72,10 +72,40 @@ export class MemoryCounterStore implements CounterStore {
 
   /** increment() (cost 1) or peek() (cost 0) without a promise: the Redis store's fallback answers from here. */
   incrementSync(key: string, ttl: number, limit: number, cost: 0 | 1): CounterRecord {
-    const check = throttlerCheck(key, ttl, limit, cost);
+    const windowMs = Math.ceil(ttl);
+    if (typeof key !== 'string' || !Number.isSafeInteger(limit) || limit < 0 || !Number.isSafeInteger(windowMs) || windowMs < 1) {
+      throttlerCheck(key, ttl, limit, cost); // throws the RangeError that names the check
+    }
     const now = this.now();
     this.maybeSweep(now);
-    return toCounterRecord(this.apply(check, now), cost);
+    // The hot path of every request on one instance: one record, no intermediate objects.
+    let counter = this.counters.get(key);
+    if (counter !== undefined && counter.resetAt <= now) {
+      this.counters.delete(key);
+      counter = undefined;
+    }
+    let used = 0;
+    let resetMs = windowMs;
+    if (counter !== undefined) {
+      if (cost !== 0) counter.count += cost;
+      used = counter.count;
+      resetMs = counter.resetAt - now;
+    } else if (cost !== 0) {
+      if (this.counters.size >= this.maxKeys) this.makeRoom(now);
+      this.counters.set(key, { count: cost, resetAt: now + windowMs });
+      used = cost;
+    }
+    if (resetMs < 1) resetMs = 1;
+    const isBlocked = cost === 0 ? used + 1 > limit : used > limit;
+    const timeToExpire = Math.ceil(resetMs / 1000);
+    return {
+      totalHits: used,
+      timeToExpire,
+      isBlocked,
+      timeToBlockExpire: isBlocked ? timeToExpire : 0,
+      resetMs,
+      firstExceeded: cost !== 0 && used === limit + cost,
+    };
   }
 
   hit(checks: LimitCheck[]): Promise<LimitResult[]> {

@@ -1,4 +1,6 @@
 /**
+ * Shared by billing (periods, invoices, exports) and quotas (which count per billing period).
+ *
  * Billing periods: `[start, end)` in UTC, monthly from the consumer's anchor day (1–28, so that every
  * month has the day) at 00:00:00.000 UTC. A consumer's first period starts when it is created and ends
  * at the next anchor boundary. Pure functions; every Date returned is a new object.
