@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LeakedKeysController } from '../keys/leaked-keys.controller';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { KeyExpiryScanner } from './key-expiry-scanner.service';
 import { WebhookAlerts } from './webhook-alerts.service';
 import { WebhookDispatcher } from './webhook-dispatcher.service';
@@ -15,7 +16,7 @@ import { WebhookRetention } from './webhook-retention.service';
  * outcomes and queued alerts are written while the database connection is still open.
  */
 @Module({
-  imports: [WebhookOutboxModule],
+  imports: [WebhookOutboxModule, RateLimitModule],
   controllers: [WebhookEndpointsController, LeakedKeysController],
   providers: [WebhookEndpointsService, WebhookDispatcher, WebhookAlerts, KeyExpiryScanner, WebhookRetention, WebhookMetrics],
 })
