@@ -1,43 +1,127 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { SECURITY_SCHEME } from './auth/decorators';
-import { ErrorResponseDto } from './common/error-response.dto';
+import type { HeaderObject, ReferenceObject, ResponseObject } from '@nestjs/swagger';
+import { AuditChainBreakDto } from './audit/dto/audit-verification.dto';
+import { BEARER_SCHEME, SECURITY_SCHEME } from './auth/decorators';
+import { PlanSnapshotDto } from './billing/dto/billing-period.dto';
+import { ErrorCode } from './common/error-code';
+import { errorExample, ErrorResponseDto } from './common/error-response.dto';
+import { PRICE_MODELS_DOC } from './plans/dto/price.dto';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+/** The scheme for the extra header named by API_KEY_HEADER, when one is configured. */
+const CUSTOM_HEADER_SCHEME = 'api-key-header';
 
-export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
+/** Along an operator's journey: set up plans, onboard consumers, issue and verify keys, meter, bill, watch. */
+const TAGS: [string, string][] = [
+  ['Plans', 'Prices, quotas and shared rate limits. A consumer is billed and limited by its plan.'],
+  ['Consumers', "Your integrators' applications: they hold keys, are metered and billed; suspend one to refuse all its keys."],
+  ['Keys', 'Issue, change, rotate and revoke consumer keys and admin keys. The plaintext is shown once.'],
+  ['Verification', 'For upstream services and gateways: is this key good, and may it do this? Metered like a direct call.'],
+  ['Usage', 'Report metered events and read usage over time.'],
+  ['Billing', 'Billing periods, invoices and exports (CSV, JSON, NDJSON).'],
+  ['Self-service', 'What a consumer key can do for its own consumer: who am I, its keys, its billing.'],
+  ['Operations', 'An overview of the installation.'],
+  ['Audit', 'Every change, hash-chained; verify the chain.'],
+  ['Ping', 'Connectivity and key checks.'],
+  ['Health', 'Liveness, readiness and Prometheus metrics: no key needed.'],
+];
+
+/**
+ * Response headers, declared once. Which responses carry which is decided by the request path (see
+ * `documentHeaders`), the same for every route, so it is written down here rather than on each route.
+ */
+const HEADERS: Record<string, HeaderObject> = {
+  'X-Request-Id': {
+    description: 'The id of this request (yours, if you sent a valid X-Request-Id); also in error bodies and the logs.',
+    schema: { type: 'string', example: 'req_8f3c0d2b9a1e4c7f' },
+  },
+  RateLimit: {
+    description: 'Per limit, what is left and the seconds until its window resets (draft-ietf-httpapi-ratelimit-headers).',
+    schema: { type: 'string', example: '"default";r=999;t=42' },
+  },
+  'RateLimit-Policy': {
+    description: 'The limits that apply: name, quota and window in seconds (draft-ietf-httpapi-ratelimit-headers).',
+    schema: { type: 'string', example: '"default";q=1000;w=60' },
+  },
+  'X-RateLimit-Limit': { description: 'Requests allowed per window, of the most restrictive limit.', schema: { type: 'integer', example: 1000 } },
+  'X-RateLimit-Remaining': { description: 'Requests left in the window, of the most restrictive limit.', schema: { type: 'integer', example: 999 } },
+  'X-RateLimit-Reset': { description: 'Seconds until that window resets.', schema: { type: 'integer', example: 42 } },
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', example: 42 } },
+  'Content-Disposition': {
+    description: 'An attachment with a file name.',
+    schema: { type: 'string', example: 'attachment; filename="billing-2026-11.csv"' },
+  },
+};
+const RATE_LIMIT_HEADERS = ['RateLimit', 'RateLimit-Policy', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'];
+
+const ref = (name: string): ReferenceObject => ({ $ref: `#/components/headers/${name}` });
+
+/**
+ * Which headers a response carries. Every response has X-Request-Id. A route behind a key has the rate-limit
+ * headers once its key is known (not on a 401, when it is not). Retry-After comes with every 429 and every
+ * error 503. The export is an attachment.
+ */
+function documentHeaders(op: { responses?: Record<string, ResponseObject>; operationId?: string }, authenticated: boolean): void {
+  for (const [status, response] of Object.entries(op.responses ?? {})) {
+    const headers: Record<string, HeaderObject | ReferenceObject> = { 'X-Request-Id': { ...ref('X-Request-Id'), required: true } as HeaderObject };
+    if (authenticated && status !== '401') for (const h of RATE_LIMIT_HEADERS) headers[h] = ref(h);
+    const isError = JSON.stringify(response.content?.['application/json']?.schema ?? {}).includes('ErrorResponseDto');
+    if (status === '429' || (status === '503' && isError)) headers['Retry-After'] = { ...ref('Retry-After'), required: true } as HeaderObject;
+    if (op.operationId === 'exportBilling' && status === '200') headers['Content-Disposition'] = { ...ref('Content-Disposition'), required: true } as HeaderObject;
+    response.headers = { ...headers, ...(response.headers ?? {}) };
+  }
+}
+
+export function buildOpenApiDocument(app: INestApplication, apiKeyHeader = process.env.API_KEY_HEADER): OpenAPIObject {
+  const builder = new DocumentBuilder()
     .setTitle('Tollgate')
     .setDescription(
       [
         'Self-hosted API key platform: issue and verify API keys, scope and rate-limit them, meter usage and bill it per period.',
         '',
-        'Authenticate with `X-API-Key: <key>` or `Authorization: Bearer <key>`. Each operation lists the key kinds it accepts',
+        `Authenticate with \`X-API-Key: <key>\` or \`Authorization: Bearer <key>\`${apiKeyHeader ? ` or \`${apiKeyHeader}: <key>\`` : ''}. Each operation lists the key kinds it accepts`,
         '(`x-key-kinds`) and the scopes it needs (`x-required-scopes`). Every error has the same shape (`ErrorResponseDto`)',
         'with a stable `error` code. Times are ISO-8601 UTC with milliseconds; money is integer minor units; prices are decimal strings.',
+        '',
+        'A typed TypeScript client generated from this document ships in `clients/typescript/`.',
       ].join('\n'),
     )
     .setVersion('1.0.0')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key; `Authorization: Bearer <key>` works too.' }, SECURITY_SCHEME)
-    .build();
-  const document = SwaggerModule.createDocument(app, config, {
-    extraModels: [ErrorResponseDto],
+    .setLicense('UNLICENSED', 'https://choosealicense.com/no-permission/')
+    .addServer('/', 'This Tollgate instance: the host that serves this document')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key.' }, SECURITY_SCHEME)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The same API key, as `Authorization: Bearer <key>`.' }, BEARER_SCHEME);
+  if (apiKeyHeader) {
+    builder.addApiKey({ type: 'apiKey', in: 'header', name: apiKeyHeader, description: 'The same API key, in the header this instance is configured with (API_KEY_HEADER).' }, CUSTOM_HEADER_SCHEME);
+  }
+  for (const [name, description] of TAGS) builder.addTag(name, description);
+  const document = SwaggerModule.createDocument(app, builder.build(), {
+    extraModels: [ErrorResponseDto, PlanSnapshotDto, AuditChainBreakDto, ...PRICE_MODELS_DOC],
     operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}`,
   });
+  document.components = { ...document.components, headers: HEADERS };
   for (const path of Object.values(document.paths)) {
     for (const method of METHODS) {
-      const op = path[method] as (Record<string, unknown> & { description?: string; responses?: Record<string, unknown> }) | undefined;
+      const op = path[method] as (Record<string, unknown> & { description?: string; operationId?: string; security?: Record<string, string[]>[]; responses?: Record<string, ResponseObject> }) | undefined;
       if (!op) continue;
       // Any route can fail on a bug; say what that looks like.
       if (op.responses && !op.responses['500']) {
         op.responses['500'] = {
           description: 'INTERNAL_ERROR: a bug; the message holds nothing internal',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } },
+          content: {
+            'application/json': {
+              schema: { $ref: '#/components/schemas/ErrorResponseDto' },
+              examples: { INTERNAL_ERROR: { summary: 'INTERNAL_ERROR', value: errorExample(ErrorCode.INTERNAL_ERROR) } },
+            },
+          },
         };
       }
       const scopes = op['x-required-scopes'] as string[] | undefined;
       const kinds = op['x-key-kinds'] as string[] | undefined;
+      documentHeaders(op, scopes !== undefined);
       if (!scopes) continue;
+      if (apiKeyHeader && op.security?.length) op.security.push({ [CUSTOM_HEADER_SCHEME]: [] });
       const needs = scopes.length ? scopes.map((s) => `\`${s}\``).join(', ') : 'none beyond a valid key';
       const who = kinds ? ` Key kinds: ${kinds.map((k) => `\`${k}\``).join(', ')}.` : '';
       op.description = [op.description, `**Required scopes:** ${needs}.${who}`].filter(Boolean).join('\n\n');
@@ -53,5 +137,7 @@ export function setupSwagger(app: INestApplication, { ui }: { ui: boolean }): vo
     jsonDocumentUrl: 'docs-json',
     raw: ['json'],
     customSiteTitle: 'Tollgate API',
+    // An operator signs in once; the key survives a reload (it stays in this browser's localStorage).
+    swaggerOptions: { persistAuthorization: true },
   });
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page, PageOf } from '../common/pagination';
 import { AuditLogService } from './audit-log.service';
 import { AuditEntryDto } from './dto/audit-entry.dto';
@@ -25,7 +25,7 @@ export class AuditController {
     description: 'Every change made through the API (and the CLI) leaves one entry, written in the same transaction as the change.',
   })
   @ApiOkResponse({ type: AuditEntryPageDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+  @ApiErrorResponse(400, 'VALIDATION_FAILED')
   list(@Query() query: ListAuditLogQueryDto): Promise<Page<AuditEntryDto>> {
     return this.auditLog.list(query);
   }

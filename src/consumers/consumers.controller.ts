@@ -1,15 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page, PageOf } from '../common/pagination';
 import { ConsumersService } from './consumers.service';
 import { ConsumerDto } from './dto/consumer.dto';
@@ -20,7 +17,7 @@ const ConsumerPageDto = PageOf(ConsumerDto);
 
 @ApiTags('Consumers')
 @AdminOnly()
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@ApiErrorResponse(400, 'VALIDATION_FAILED')
 @Controller('admin/consumers')
 export class ConsumersController {
   constructor(private readonly consumers: ConsumersService) {}
@@ -28,7 +25,7 @@ export class ConsumersController {
   @Post()
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'createConsumer', summary: 'Create a consumer' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: externalId already used' })
+  @ApiErrorResponse(409, 'CONFLICT: externalId already used')
   create(@CurrentActor() actor: Actor, @Body() dto: CreateConsumerDto): Promise<ConsumerDto> {
     return this.consumers.create(actor, dto);
   }
@@ -44,7 +41,7 @@ export class ConsumersController {
   @Get(':id')
   @RequireScopes('consumers:read')
   @ApiOperation({ operationId: 'getConsumer', summary: 'Get a consumer' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<ConsumerDto> {
     return this.consumers.get(id);
   }
@@ -52,8 +49,8 @@ export class ConsumersController {
   @Patch(':id')
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'updateConsumer', summary: 'Update a consumer', description: 'A plan change applies from the next billing period.' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: externalId already used' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: externalId already used')
   update(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() dto: UpdateConsumerDto): Promise<ConsumerDto> {
     return this.consumers.update(actor, id, dto);
   }
@@ -66,8 +63,8 @@ export class ConsumersController {
     summary: 'Delete a consumer and its keys',
     description: 'Refused with CONFLICT when the consumer has usage or billing history; suspend it instead.',
   })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the consumer has history' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: the consumer has history')
   async remove(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<void> {
     await this.consumers.remove(actor, id);
   }
@@ -76,7 +73,7 @@ export class ConsumersController {
   @HttpCode(200)
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'suspendConsumer', summary: 'Suspend a consumer: all its keys are refused with CONSUMER_SUSPENDED' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   suspend(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ConsumerDto> {
     return this.consumers.setStatus(actor, id, 'suspended');
   }
@@ -85,7 +82,7 @@ export class ConsumersController {
   @HttpCode(200)
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'resumeConsumer', summary: 'Resume a suspended consumer' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   resume(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ConsumerDto> {
     return this.consumers.setStatus(actor, id, 'active');
   }

@@ -1,9 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -11,11 +8,11 @@ import {
 import type { AuthContext } from '../auth/auth-key';
 import { AdminOnly, CurrentAuth, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page, PageOf } from '../common/pagination';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
-import { CreateKeyDto, RotateKeyDto } from './dto/create-key.dto';
+import { CreateAdminKeyDto, CreateConsumerKeyDto, RotateKeyDto } from './dto/create-key.dto';
 import { ListAllKeysQueryDto, ListKeysQueryDto } from './dto/list-keys-query.dto';
 import { UpdateKeyDto } from './dto/update-key.dto';
 
@@ -24,7 +21,7 @@ export const ApiKeyPageDto = PageOf(ApiKeyDto);
 /** Operators manage every key: consumers' keys and admin keys. */
 @ApiTags('Keys')
 @AdminOnly()
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@ApiErrorResponse(400, 'VALIDATION_FAILED')
 @Controller('admin')
 export class KeysController {
   constructor(private readonly keys: ApiKeysService) {}
@@ -33,12 +30,12 @@ export class KeysController {
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'createConsumerKey', summary: "Create a consumer's key", description: 'The plaintext `key` is in this response only.' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND: no such consumer' })
+  @ApiErrorResponse(404, 'NOT_FOUND: no such consumer')
   createForConsumer(
     @CurrentAuth() auth: AuthContext,
     @CurrentActor() actor: Actor,
     @Param('consumerId') consumerId: string,
-    @Body() dto: CreateKeyDto,
+    @Body() dto: CreateConsumerKeyDto,
   ): Promise<CreatedApiKeyDto> {
     return this.keys.create(auth.key, actor, consumerId, dto);
   }
@@ -63,7 +60,7 @@ export class KeysController {
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'getKey', summary: 'Get a key' })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.get('any', id);
   }
@@ -72,8 +69,8 @@ export class KeysController {
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'updateKey', summary: 'Change a key (name, scopes, expiry, allowlists, limits, metadata)', description: 'Applies to the next request.' })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the last admin key with * cannot lose it' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: the last admin key with * cannot lose it')
   update(
     @CurrentAuth() auth: AuthContext,
     @CurrentActor() actor: Actor,
@@ -88,8 +85,8 @@ export class KeysController {
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'revokeKey', summary: 'Revoke a key at once (idempotent)' })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the last admin key with * cannot be revoked' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: the last admin key with * cannot be revoked')
   revoke(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.revoke(actor, 'any', id);
   }
@@ -102,8 +99,8 @@ export class KeysController {
     description: 'Returns a new key with the same consumer, scopes, limits and metadata; the old key keeps working for gracePeriodSeconds (0-604800), then answers KEY_EXPIRED.',
   })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the key is revoked or expired' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: the key is revoked or expired')
   rotate(
     @CurrentAuth() auth: AuthContext,
     @CurrentActor() actor: Actor,
@@ -117,7 +114,7 @@ export class KeysController {
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'createAdminKey', summary: 'Create an admin key', description: "Its scopes must be a subset of the caller's." })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  createAdminKey(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateKeyDto): Promise<CreatedApiKeyDto> {
+  createAdminKey(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateAdminKeyDto): Promise<CreatedApiKeyDto> {
     return this.keys.create(auth.key, actor, null, dto);
   }
 

@@ -1,9 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -11,11 +8,11 @@ import {
 import type { AuthContext } from '../auth/auth-key';
 import { ConsumerOnly, CurrentAuth, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page } from '../common/pagination';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
-import { CreateKeyDto, RotateKeyDto } from './dto/create-key.dto';
+import { CreateConsumerKeyDto, RotateKeyDto } from './dto/create-key.dto';
 import { ListKeysQueryDto } from './dto/list-keys-query.dto';
 import { ApiKeyPageDto } from './keys.controller';
 
@@ -24,7 +21,7 @@ const own = (auth: AuthContext) => ({ consumerId: auth.key.consumer!.id });
 /** A consumer manages its own keys, never granting more than the calling key holds. */
 @ApiTags('Self-service')
 @ConsumerOnly()
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@ApiErrorResponse(400, 'VALIDATION_FAILED')
 @Controller('me/keys')
 export class MeKeysController {
   constructor(private readonly keys: ApiKeysService) {}
@@ -45,7 +42,7 @@ export class MeKeysController {
     description: "Scopes must be a subset of the calling key's; same environment; no later expiry.",
   })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  create(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateKeyDto): Promise<CreatedApiKeyDto> {
+  create(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateConsumerKeyDto): Promise<CreatedApiKeyDto> {
     return this.keys.create(auth.key, actor, auth.key.consumer!.id, dto);
   }
 
@@ -53,7 +50,7 @@ export class MeKeysController {
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'getMyKey', summary: "Get one of the calling consumer's keys" })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
+  @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key")
   get(@CurrentAuth() auth: AuthContext, @Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.get(own(auth), id);
   }
@@ -63,7 +60,7 @@ export class MeKeysController {
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'revokeMyKey', summary: "Revoke one of the calling consumer's keys" })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
+  @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key")
   revoke(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.revoke(actor, own(auth), id);
   }
@@ -72,8 +69,8 @@ export class MeKeysController {
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'rotateMyKey', summary: "Rotate one of the calling consumer's keys" })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the key is revoked or expired' })
+  @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key")
+  @ApiErrorResponse(409, 'CONFLICT: the key is revoked or expired')
   rotate(
     @CurrentAuth() auth: AuthContext,
     @CurrentActor() actor: Actor,

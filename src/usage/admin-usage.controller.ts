@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { AdminUsageQueryDto, UsageReportDto } from './dto/usage-query.dto';
 import { UsageQueryService } from './usage-query.service';
 
@@ -19,8 +19,8 @@ export class AdminUsageController {
     description: 'Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet.',
   })
   @ApiOkResponse({ type: UsageReportDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND: no consumer has this consumerId' })
+  @ApiErrorResponse(400, 'VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points')
+  @ApiErrorResponse(404, 'NOT_FOUND: no consumer has this consumerId')
   async get(@Query() query: AdminUsageQueryDto): Promise<UsageReportDto> {
     if (query.consumerId !== undefined) await this.usage.assertConsumer(query.consumerId);
     return this.usage.report(query, query.consumerId, true);

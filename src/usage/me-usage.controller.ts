@@ -1,8 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthContext } from '../auth/auth-key';
 import { ConsumerOnly, CurrentAuth, RequireScopes } from '../auth/decorators';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { UsageQueryDto, UsageReportDto } from './dto/usage-query.dto';
 import { UsageQueryService } from './usage-query.service';
 
@@ -21,7 +21,7 @@ export class MeUsageController {
       'All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet.',
   })
   @ApiOkResponse({ type: UsageReportDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points' })
+  @ApiErrorResponse(400, 'VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points')
   get(@CurrentAuth() auth: AuthContext, @Query() query: UsageQueryDto): Promise<UsageReportDto> {
     return this.usage.report(query, auth.key.consumer!.id);
   }

@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthContext } from '../auth/auth-key';
 import { ConsumerOnly, CurrentAuth, RequireScopes } from '../auth/decorators';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { RecordUsageEventsDto, UsageEventsResponseDto } from './dto/usage-events.dto';
 import { UsageEventsService } from './usage-events.service';
 
@@ -22,8 +22,8 @@ export class UsageEventsController {
       'Each event is validated and de-duplicated on its own, and the answer lists, per event, `accepted`, `duplicate` (same idempotencyKey and content seen before: not counted again) or `rejected` with a code (`VALIDATION_FAILED`, `CONFLICT` for the same key with other content, `PERIOD_CLOSED`). Accepted events are committed before the answer. A 4xx is answered only for a bad envelope.',
   })
   @ApiOkResponse({ type: UsageEventsResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: the body is not {events: [1 to 1000 items]}' })
-  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES' })
+  @ApiErrorResponse(400, 'VALIDATION_FAILED: the body is not {events: [1 to 1000 items]}')
+  @ApiErrorResponse(413, 'PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES')
   async record(@CurrentAuth() auth: AuthContext, @Body() dto: RecordUsageEventsDto): Promise<UsageEventsResponseDto> {
     return { results: await this.events.ingest(auth.key, dto.events) };
   }
