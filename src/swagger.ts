@@ -33,6 +33,7 @@ const TAGS: [string, string][] = [
  */
 const HEADERS: Record<string, HeaderObject> = {
   'X-Request-Id': {
+    required: true,
     description: 'The id of this request (yours, if you sent a valid X-Request-Id); also in error bodies and the logs.',
     schema: { type: 'string', example: 'req_8f3c0d2b9a1e4c7f' },
   },
@@ -47,8 +48,9 @@ const HEADERS: Record<string, HeaderObject> = {
   'X-RateLimit-Limit': { description: 'Requests allowed per window, of the most restrictive limit.', schema: { type: 'integer', example: 1000 } },
   'X-RateLimit-Remaining': { description: 'Requests left in the window, of the most restrictive limit.', schema: { type: 'integer', example: 999 } },
   'X-RateLimit-Reset': { description: 'Seconds until that window resets.', schema: { type: 'integer', example: 42 } },
-  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', example: 42 } },
+  'Retry-After': { required: true, description: 'Seconds to wait before retrying.', schema: { type: 'integer', example: 42 } },
   'Content-Disposition': {
+    required: true,
     description: 'An attachment with a file name.',
     schema: { type: 'string', example: 'attachment; filename="billing-2026-11.csv"' },
   },
@@ -64,13 +66,27 @@ const ref = (name: string): ReferenceObject => ({ $ref: `#/components/headers/${
  */
 function documentHeaders(op: { responses?: Record<string, ResponseObject>; operationId?: string }, authenticated: boolean): void {
   for (const [status, response] of Object.entries(op.responses ?? {})) {
-    const headers: Record<string, HeaderObject | ReferenceObject> = { 'X-Request-Id': { ...ref('X-Request-Id'), required: true } as HeaderObject };
+    const headers: Record<string, HeaderObject | ReferenceObject> = { 'X-Request-Id': ref('X-Request-Id') };
     if (authenticated && status !== '401') for (const h of RATE_LIMIT_HEADERS) headers[h] = ref(h);
     const isError = JSON.stringify(response.content?.['application/json']?.schema ?? {}).includes('ErrorResponseDto');
-    if (status === '429' || (status === '503' && isError)) headers['Retry-After'] = { ...ref('Retry-After'), required: true } as HeaderObject;
-    if (op.operationId === 'exportBilling' && status === '200') headers['Content-Disposition'] = { ...ref('Content-Disposition'), required: true } as HeaderObject;
+    if (status === '429' || (status === '503' && isError)) headers['Retry-After'] = ref('Retry-After');
+    if (op.operationId === 'exportBilling' && status === '200') headers['Content-Disposition'] = ref('Content-Disposition');
     response.headers = { ...headers, ...(response.headers ?? {}) };
   }
+}
+
+/** The error response of one code, for responses that every route of a kind has; routes declare theirs with ApiErrorResponse. */
+function errorResponse(status: number, description: string): ResponseObject {
+  const code = description.split(':')[0] as ErrorCode;
+  return {
+    description,
+    content: {
+      'application/json': {
+        schema: { $ref: '#/components/schemas/ErrorResponseDto' },
+        examples: { [code]: { summary: code, value: errorExample(code) } },
+      },
+    },
+  };
 }
 
 export function buildOpenApiDocument(app: INestApplication, apiKeyHeader = process.env.API_KEY_HEADER): OpenAPIObject {
@@ -106,21 +122,20 @@ export function buildOpenApiDocument(app: INestApplication, apiKeyHeader = proce
       const op = path[method] as (Record<string, unknown> & { description?: string; operationId?: string; security?: Record<string, string[]>[]; responses?: Record<string, ResponseObject> }) | undefined;
       if (!op) continue;
       // Any route can fail on a bug; say what that looks like.
-      if (op.responses && !op.responses['500']) {
-        op.responses['500'] = {
-          description: 'INTERNAL_ERROR: a bug; the message holds nothing internal',
-          content: {
-            'application/json': {
-              schema: { $ref: '#/components/schemas/ErrorResponseDto' },
-              examples: { INTERNAL_ERROR: { summary: 'INTERNAL_ERROR', value: errorExample(ErrorCode.INTERNAL_ERROR) } },
-            },
-          },
-        };
+      if (op.responses) op.responses['500'] ??= errorResponse(500, 'INTERNAL_ERROR: a bug; the message holds nothing internal');
+      // Any body is read (and refused when too large or not JSON) before a handler runs.
+      if (op.requestBody && op.responses) {
+        op.responses['400'] ??= errorResponse(400, 'VALIDATION_FAILED: the body is not valid JSON or fails validation');
+        op.responses['413'] ??= errorResponse(413, 'PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES');
       }
       const scopes = op['x-required-scopes'] as string[] | undefined;
       const kinds = op['x-key-kinds'] as string[] | undefined;
       documentHeaders(op, scopes !== undefined);
-      if (!scopes) continue;
+      // @Public() writes `security: []` on controllers; Nest drops an empty list written on a method.
+      if (!scopes) {
+        op.security ??= [];
+        continue;
+      }
       if (apiKeyHeader && op.security?.length) op.security.push({ [CUSTOM_HEADER_SCHEME]: [] });
       const needs = scopes.length ? scopes.map((s) => `\`${s}\``).join(', ') : 'none beyond a valid key';
       const who = kinds ? ` Key kinds: ${kinds.map((k) => `\`${k}\``).join(', ')}.` : '';

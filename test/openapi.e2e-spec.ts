@@ -104,12 +104,13 @@ function conventionProblems(doc: Doc): string[] {
     }
     const scopes = op['x-required-scopes'];
     if (PUBLIC.includes(name)) {
-      if (scopes !== undefined || op.security) problems.push(`${name}: a public route declares security`);
+      if (scopes !== undefined || !Array.isArray(op.security) || op.security.length > 0) problems.push(`${name}: a public route must declare security: []`);
       continue;
     }
     if (!Array.isArray(scopes)) problems.push(`${name}: neither public nor x-required-scopes`);
     else if (!scopes.every((s: unknown) => typeof s === 'string' && SCOPE.test(s))) problems.push(`${name}: malformed x-required-scopes`);
     if (!(op.security ?? []).some((s: Record<string, unknown>) => 'api-key' in s)) problems.push(`${name}: no api-key security requirement`);
+    if (!(op.security ?? []).some((s: Record<string, unknown>) => 'bearer' in s)) problems.push(`${name}: no bearer security requirement`);
     if (!Array.isArray(op['x-key-kinds']) || op['x-key-kinds'].length === 0) problems.push(`${name}: no x-key-kinds`);
     for (const code of ['401', '403']) if (!op.responses?.[code]) problems.push(`${name}: no ${code} response`);
     if (!/Required scopes/.test(op.description ?? '')) problems.push(`${name}: the description does not state the required scopes`);
@@ -124,7 +125,7 @@ describe('OpenAPI document', () => {
   beforeAll(async () => {
     // Every operation is called once without a key; those failures must not trip the per-IP limit.
     server = await TestServer.start({ env: { AUTH_FAILURE_LIMIT: '100000' } });
-    const r = await server.get('/docs-json');
+    const r = await server.offContract('the document itself is not an operation of the document', 'GET', '/docs-json');
     expect(r.status).toBe(200);
     doc = r.body;
   });
@@ -168,11 +169,54 @@ describe('OpenAPI document', () => {
   });
 
   it('serves Swagger UI at /docs', async () => {
-    const r = await server.get('/docs');
+    const r = await server.offContract('Swagger UI is a page, not an API operation', 'GET', '/docs');
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/text\/html/);
     expect(r.text).toMatch(/swagger-ui/i);
     expect(r.text).toContain('<title>Tollgate API</title>');
+  });
+
+  it('declares HTTP bearer beside X-API-Key, and the header configured with API_KEY_HEADER', async () => {
+    expect(doc.components.securitySchemes).toMatchObject({
+      'api-key': { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      bearer: { type: 'http', scheme: 'bearer' },
+    });
+    const custom = await TestServer.start({ env: { API_KEY_HEADER: 'IM-API-KEY' } });
+    try {
+      const served = (await custom.offContract('the document itself', 'GET', '/docs-json')).body;
+      expect(served.components.securitySchemes['api-key-header']).toMatchObject({ type: 'apiKey', in: 'header', name: 'IM-API-KEY' });
+      expect(served.paths['/v1/me'].get.security).toEqual([{ 'api-key': [] }, { bearer: [] }, { 'api-key-header': [] }]);
+      expect(served.paths['/v1/ping'].get.security).toEqual([]);
+    } finally {
+      await custom.stop();
+    }
+  });
+
+  it('names the running service in servers, and every response documents X-Request-Id', () => {
+    expect(doc.servers).toEqual([{ url: '/', description: expect.any(String) }]);
+    for (const { name, op } of operationsOf(doc)) {
+      for (const [code, res] of Object.entries<any>(op.responses)) expect({ name, code, header: res.headers?.['X-Request-Id']?.$ref }).toEqual({ name, code, header: '#/components/headers/X-Request-Id' });
+    }
+  });
+
+  it('lints clean: Redocly recommended and Spectral spectral:oas, no error and no warning', () => {
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'scripts', 'lint-openapi.js')], { cwd: ROOT, stdio: 'pipe', encoding: 'utf8' });
+    } catch (err) {
+      throw new Error(`npm run lint:openapi found problems:\n${(err as { stdout?: string }).stdout}`);
+    }
+  });
+
+  it('the typed client in clients/typescript is generated from the committed openapi.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-client-'));
+    try {
+      const out = join(dir, 'schema.d.ts');
+      execFileSync(join(ROOT, 'node_modules', '.bin', 'openapi-typescript'), [join(ROOT, 'openapi.json'), '-o', out], { cwd: ROOT, stdio: 'pipe' });
+      // If this fails after a change to the document: run `npm run client:generate` and commit the schema.
+      expect(readFileSync(join(ROOT, 'clients', 'typescript', 'src', 'schema.d.ts'), 'utf8')).toBe(readFileSync(out, 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the committed openapi.json is what the app generates, and what it serves', () => {

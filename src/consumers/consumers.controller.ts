@@ -1,5 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -25,6 +28,8 @@ export class ConsumersController {
   @Post()
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'createConsumer', summary: 'Create a consumer' })
+  @ApiCreatedResponse({ type: ConsumerDto, description: 'The consumer' })
+  @ApiBody({ type: CreateConsumerDto, examples: { consumer: { summary: 'A consumer without a plan', value: { name: 'Acme Corp', externalId: 'acct_4421', metadata: { tier: 'gold' } } } } })
   @ApiErrorResponse(409, 'CONFLICT: externalId already used')
   create(@CurrentActor() actor: Actor, @Body() dto: CreateConsumerDto): Promise<ConsumerDto> {
     return this.consumers.create(actor, dto);
@@ -41,6 +46,7 @@ export class ConsumersController {
   @Get(':id')
   @RequireScopes('consumers:read')
   @ApiOperation({ operationId: 'getConsumer', summary: 'Get a consumer' })
+  @ApiOkResponse({ type: ConsumerDto, description: 'The consumer' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<ConsumerDto> {
     return this.consumers.get(id);
@@ -49,6 +55,7 @@ export class ConsumersController {
   @Patch(':id')
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'updateConsumer', summary: 'Update a consumer', description: 'A plan change applies from the next billing period.' })
+  @ApiOkResponse({ type: ConsumerDto, description: 'The consumer as changed' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   @ApiErrorResponse(409, 'CONFLICT: externalId already used')
   update(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() dto: UpdateConsumerDto): Promise<ConsumerDto> {
@@ -63,6 +70,7 @@ export class ConsumersController {
     summary: 'Delete a consumer and its keys',
     description: 'Refused with CONFLICT when the consumer has usage or billing history; suspend it instead.',
   })
+  @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   @ApiErrorResponse(409, 'CONFLICT: the consumer has history')
   async remove(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<void> {
@@ -73,6 +81,7 @@ export class ConsumersController {
   @HttpCode(200)
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'suspendConsumer', summary: 'Suspend a consumer: all its keys are refused with CONSUMER_SUSPENDED' })
+  @ApiOkResponse({ type: ConsumerDto, description: 'The consumer, suspended' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   suspend(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ConsumerDto> {
     return this.consumers.setStatus(actor, id, 'suspended');
@@ -82,6 +91,7 @@ export class ConsumersController {
   @HttpCode(200)
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'resumeConsumer', summary: 'Resume a suspended consumer' })
+  @ApiOkResponse({ type: ConsumerDto, description: 'The consumer, active' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   resume(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ConsumerDto> {
     return this.consumers.setStatus(actor, id, 'active');

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
+  ApiBody,
   ApiCreatedResponse,
   ApiOkResponse,
   ApiOperation,
@@ -29,6 +30,7 @@ export class KeysController {
   @Post('consumers/:consumerId/keys')
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'createConsumerKey', summary: "Create a consumer's key", description: 'The plaintext `key` is in this response only.' })
+  @ApiBody({ type: CreateConsumerKeyDto, examples: { secret: { summary: 'A secret key for a backend', value: { name: 'production backend', scopes: ['usage:read', 'usage:write', 'billing:read'] } }, publishable: { summary: 'A publishable key for a web app', value: { kind: 'publishable', name: 'web app', scopes: ['usage:write'], allowedOrigins: ['https://app.example.com'] } } } })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   @ApiErrorResponse(404, 'NOT_FOUND: no such consumer')
   createForConsumer(
@@ -113,6 +115,7 @@ export class KeysController {
   @Post('admin-keys')
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'createAdminKey', summary: 'Create an admin key', description: "Its scopes must be a subset of the caller's." })
+  @ApiBody({ type: CreateAdminKeyDto, examples: { gateway: { summary: 'A key for a gateway that verifies keys', value: { name: 'edge gateway', scopes: ['keys:verify'] } } } })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   createAdminKey(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateAdminKeyDto): Promise<CreatedApiKeyDto> {
     return this.keys.create(auth.key, actor, null, dto);

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
+  ApiBody,
   ApiCreatedResponse,
   ApiOkResponse,
   ApiOperation,
@@ -41,6 +42,7 @@ export class MeKeysController {
     summary: 'Create a key for the calling consumer',
     description: "Scopes must be a subset of the calling key's; same environment; no later expiry.",
   })
+  @ApiBody({ type: CreateConsumerKeyDto, examples: { reader: { summary: 'A read-only key', value: { name: 'reporting', scopes: ['usage:read'] } } } })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   create(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateConsumerKeyDto): Promise<CreatedApiKeyDto> {
     return this.keys.create(auth.key, actor, auth.key.consumer!.id, dto);

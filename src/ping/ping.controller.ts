@@ -14,7 +14,7 @@ import { MePingDto, PingDto } from './dto/ping.dto';
 export class PingController {
   @Get('ping')
   @Public()
-  @ApiOperation({ operationId: 'ping', summary: 'Connectivity check, no key needed' })
+  @ApiOperation({ operationId: 'ping', summary: 'Connectivity check, no key needed', description: 'Answers without authentication, rate limiting or a database read.' })
   @ApiOkResponse({ type: PingDto })
   ping(): PingDto {
     return { status: 'ok' };

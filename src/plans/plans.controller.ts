@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -65,6 +66,7 @@ export class PlansController {
   @HttpCode(204)
   @RequireScopes('plans:write')
   @ApiOperation({ operationId: 'deletePlan', summary: 'Delete a plan', description: 'Refused with CONFLICT while consumers are on it.' })
+  @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   @ApiErrorResponse(409, 'CONFLICT: consumers are on this plan')
   async remove(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<void> {
