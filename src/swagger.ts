@@ -103,6 +103,8 @@ export function buildOpenApiDocument(app: INestApplication, apiKeyHeader = proce
         'A typed TypeScript client generated from this document ships in `clients/typescript/`.',
       ].join('\n'),
     )
+    // 3.0.3: the release that settles what `nullable` means (it adds null to the values `type` allows).
+    .setOpenAPIVersion('3.0.3')
     .setVersion('1.0.0')
     .setLicense('UNLICENSED', 'https://choosealicense.com/no-permission/')
     .addServer('/', 'This Tollgate instance: the host that serves this document')

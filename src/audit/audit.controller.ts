@@ -24,7 +24,7 @@ export class AuditController {
     summary: 'List audit entries, newest first',
     description: 'Every change made through the API (and the CLI) leaves one entry, written in the same transaction as the change.',
   })
-  @ApiOkResponse({ type: AuditEntryPageDto })
+  @ApiOkResponse({ type: AuditEntryPageDto, description: 'One page of audit entries, newest first' })
   @ApiErrorResponse(400, 'VALIDATION_FAILED')
   list(@Query() query: ListAuditLogQueryDto): Promise<Page<AuditEntryDto>> {
     return this.auditLog.list(query);
@@ -38,7 +38,7 @@ export class AuditController {
     description:
       'Recomputes every hash in chain order and checks that each stored entry still matches the text that was hashed and links to the entry before it. Names the first entry that does not.',
   })
-  @ApiOkResponse({ type: AuditVerificationDto })
+  @ApiOkResponse({ type: AuditVerificationDto, description: 'The result of the check' })
   verify(): Promise<AuditVerificationDto> {
     return this.auditLog.verify();
   }

@@ -44,7 +44,7 @@ export class BillingController {
     summary: 'List billing periods, newest first',
     description: 'Open periods carry their live estimate as `invoice` (id null, status open).',
   })
-  @ApiOkResponse({ type: BillingPeriodPageDto })
+  @ApiOkResponse({ type: BillingPeriodPageDto, description: 'One page of billing periods, newest first' })
   list(@Query() query: ListPeriodsQueryDto): Promise<Page<BillingPeriodDto>> {
     return this.billing.listPeriods(query);
   }
@@ -52,7 +52,7 @@ export class BillingController {
   @Get('periods/:id')
   @RequireScopes('billing:read')
   @ApiOperation({ operationId: 'getBillingPeriod', summary: 'Get a billing period with its invoice (or, while open, its live estimate)' })
-  @ApiOkResponse({ type: BillingPeriodDto })
+  @ApiOkResponse({ type: BillingPeriodDto, description: 'The billing period with its invoice or estimate' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<BillingPeriodDto> {
     return this.billing.getPeriod(id);
@@ -69,7 +69,7 @@ export class BillingController {
       'May close a period before its end; requests metered after that are carried into the next period. ' +
       "Earlier open periods of the consumer are closed first.",
   })
-  @ApiOkResponse({ type: BillingPeriodDto })
+  @ApiOkResponse({ type: BillingPeriodDto, description: 'The billing period with its invoice or estimate' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   close(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<BillingPeriodDto> {
     return this.closer.close(actor, id);

@@ -38,7 +38,7 @@ export class ConsumersController {
   @Get()
   @RequireScopes('consumers:read')
   @ApiOperation({ operationId: 'listConsumers', summary: 'List consumers, newest first' })
-  @ApiOkResponse({ type: ConsumerPageDto })
+  @ApiOkResponse({ type: ConsumerPageDto, description: 'One page of consumers, newest first' })
   list(@Query() query: ListConsumersQueryDto): Promise<Page<ConsumerDto>> {
     return this.consumers.list(query);
   }

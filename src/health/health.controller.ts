@@ -17,7 +17,7 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ operationId: 'healthLive', summary: 'Liveness: the process answers', description: 'For an orchestrator\'s liveness probe; checks nothing else.' })
-  @ApiOkResponse({ schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' } }, required: ['status'] } })
+  @ApiOkResponse({ description: 'Alive', schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' } }, required: ['status'] } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }

@@ -31,7 +31,7 @@ export class KeysController {
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'createConsumerKey', summary: "Create a consumer's key", description: 'The plaintext `key` is in this response only.' })
   @ApiBody({ type: CreateConsumerKeyDto, examples: { secret: { summary: 'A secret key for a backend', value: { name: 'production backend', scopes: ['usage:read', 'usage:write', 'billing:read'] } }, publishable: { summary: 'A publishable key for a web app', value: { kind: 'publishable', name: 'web app', scopes: ['usage:write'], allowedOrigins: ['https://app.example.com'] } } } })
-  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key, with its plaintext `key` (shown this once)' })
   @ApiErrorResponse(404, 'NOT_FOUND: no such consumer')
   createForConsumer(
     @CurrentAuth() auth: AuthContext,
@@ -45,7 +45,7 @@ export class KeysController {
   @Get('consumers/:consumerId/keys')
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'listConsumerKeys', summary: "List a consumer's keys, newest first" })
-  @ApiOkResponse({ type: ApiKeyPageDto })
+  @ApiOkResponse({ type: ApiKeyPageDto, description: 'One page of keys, newest first' })
   listForConsumer(@Param('consumerId') consumerId: string, @Query() query: ListKeysQueryDto): Promise<Page<ApiKeyDto>> {
     return this.keys.list({ consumerId }, query);
   }
@@ -53,7 +53,7 @@ export class KeysController {
   @Get('keys')
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'listKeys', summary: 'List all keys, newest first' })
-  @ApiOkResponse({ type: ApiKeyPageDto })
+  @ApiOkResponse({ type: ApiKeyPageDto, description: 'One page of keys, newest first' })
   list(@Query() query: ListAllKeysQueryDto): Promise<Page<ApiKeyDto>> {
     return this.keys.list('any', query);
   }
@@ -61,7 +61,7 @@ export class KeysController {
   @Get('keys/:id')
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'getKey', summary: 'Get a key' })
-  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.get('any', id);
@@ -70,7 +70,7 @@ export class KeysController {
   @Patch('keys/:id')
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'updateKey', summary: 'Change a key (name, scopes, expiry, allowlists, limits, metadata)', description: 'Applies to the next request.' })
-  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   @ApiErrorResponse(409, 'CONFLICT: the last admin key with * cannot lose it')
   update(
@@ -86,7 +86,7 @@ export class KeysController {
   @HttpCode(200)
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'revokeKey', summary: 'Revoke a key at once (idempotent)' })
-  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   @ApiErrorResponse(409, 'CONFLICT: the last admin key with * cannot be revoked')
   revoke(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
@@ -100,7 +100,7 @@ export class KeysController {
     summary: 'Rotate a key',
     description: 'Returns a new key with the same consumer, scopes, limits and metadata; the old key keeps working for gracePeriodSeconds (0-604800), then answers KEY_EXPIRED.',
   })
-  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key, with its plaintext `key` (shown this once)' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   @ApiErrorResponse(409, 'CONFLICT: the key is revoked or expired')
   rotate(
@@ -116,7 +116,7 @@ export class KeysController {
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'createAdminKey', summary: 'Create an admin key', description: "Its scopes must be a subset of the caller's." })
   @ApiBody({ type: CreateAdminKeyDto, examples: { gateway: { summary: 'A key for a gateway that verifies keys', value: { name: 'edge gateway', scopes: ['keys:verify'] } } } })
-  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key, with its plaintext `key` (shown this once)' })
   createAdminKey(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateAdminKeyDto): Promise<CreatedApiKeyDto> {
     return this.keys.create(auth.key, actor, null, dto);
   }
@@ -124,7 +124,7 @@ export class KeysController {
   @Get('admin-keys')
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'listAdminKeys', summary: 'List admin keys, newest first' })
-  @ApiOkResponse({ type: ApiKeyPageDto })
+  @ApiOkResponse({ type: ApiKeyPageDto, description: 'One page of keys, newest first' })
   listAdminKeys(@Query() query: ListKeysQueryDto): Promise<Page<ApiKeyDto>> {
     return this.keys.list({ kind: 'admin' }, query);
   }

@@ -30,7 +30,7 @@ export class MeKeysController {
   @Get()
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'listMyKeys', summary: "List the calling consumer's keys" })
-  @ApiOkResponse({ type: ApiKeyPageDto })
+  @ApiOkResponse({ type: ApiKeyPageDto, description: 'One page of keys, newest first' })
   list(@CurrentAuth() auth: AuthContext, @Query() query: ListKeysQueryDto): Promise<Page<ApiKeyDto>> {
     return this.keys.list(own(auth), query);
   }
@@ -43,7 +43,7 @@ export class MeKeysController {
     description: "Scopes must be a subset of the calling key's; same environment; no later expiry.",
   })
   @ApiBody({ type: CreateConsumerKeyDto, examples: { reader: { summary: 'A read-only key', value: { name: 'reporting', scopes: ['usage:read'] } } } })
-  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key, with its plaintext `key` (shown this once)' })
   create(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateConsumerKeyDto): Promise<CreatedApiKeyDto> {
     return this.keys.create(auth.key, actor, auth.key.consumer!.id, dto);
   }
@@ -51,7 +51,7 @@ export class MeKeysController {
   @Get(':id')
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'getMyKey', summary: "Get one of the calling consumer's keys" })
-  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
   @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key")
   get(@CurrentAuth() auth: AuthContext, @Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.get(own(auth), id);
@@ -61,7 +61,7 @@ export class MeKeysController {
   @HttpCode(200)
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'revokeMyKey', summary: "Revoke one of the calling consumer's keys" })
-  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
   @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key")
   revoke(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.revoke(actor, own(auth), id);
@@ -70,7 +70,7 @@ export class MeKeysController {
   @Post(':id/rotate')
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'rotateMyKey', summary: "Rotate one of the calling consumer's keys" })
-  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key, with its plaintext `key` (shown this once)' })
   @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key")
   @ApiErrorResponse(409, 'CONFLICT: the key is revoked or expired')
   rotate(

@@ -27,7 +27,7 @@ export class PlansController {
   @Post()
   @RequireScopes('plans:write')
   @ApiOperation({ operationId: 'createPlan', summary: 'Create a plan' })
-  @ApiCreatedResponse({ type: PlanDto })
+  @ApiCreatedResponse({ type: PlanDto, description: 'The plan' })
   create(@CurrentActor() actor: Actor, @Body() dto: CreatePlanDto): Promise<PlanDto> {
     return this.plans.create(actor, dto);
   }
@@ -35,7 +35,7 @@ export class PlansController {
   @Get()
   @RequireScopes('plans:read')
   @ApiOperation({ operationId: 'listPlans', summary: 'List plans, newest first' })
-  @ApiOkResponse({ type: PlanPageDto })
+  @ApiOkResponse({ type: PlanPageDto, description: 'One page of plans, newest first' })
   list(@Query() query: ListPlansQueryDto): Promise<Page<PlanDto>> {
     return this.plans.list(query);
   }
@@ -43,7 +43,7 @@ export class PlansController {
   @Get(':id')
   @RequireScopes('plans:read')
   @ApiOperation({ operationId: 'getPlan', summary: 'Get a plan' })
-  @ApiOkResponse({ type: PlanDto })
+  @ApiOkResponse({ type: PlanDto, description: 'The plan' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<PlanDto> {
     return this.plans.get(id);
@@ -56,7 +56,7 @@ export class PlansController {
     summary: 'Change a plan',
     description: 'Rate limits and quotas apply at once. Currency, base fee and prices apply from each consumer\'s next billing period: a period keeps the plan it opened with.',
   })
-  @ApiOkResponse({ type: PlanDto })
+  @ApiOkResponse({ type: PlanDto, description: 'The plan' })
   @ApiErrorResponse(404, 'NOT_FOUND')
   update(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() dto: UpdatePlanDto): Promise<PlanDto> {
     return this.plans.update(actor, id, dto);

@@ -16,7 +16,7 @@ export class StatsController {
     operationId: 'getStats',
     summary: 'Overview: consumers and keys by status, requests in the last 24 hours, top consumers, keys expiring or unused',
   })
-  @ApiOkResponse({ type: StatsDto })
+  @ApiOkResponse({ type: StatsDto, description: 'The overview' })
   get(): Promise<StatsDto> {
     return this.stats.overview();
   }

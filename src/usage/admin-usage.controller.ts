@@ -18,7 +18,7 @@ export class AdminUsageController {
     summary: 'Usage over [from, to), of one consumer or of all',
     description: 'Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet.',
   })
-  @ApiOkResponse({ type: UsageReportDto })
+  @ApiOkResponse({ type: UsageReportDto, description: 'Usage series and totals' })
   @ApiErrorResponse(400, 'VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points')
   @ApiErrorResponse(404, 'NOT_FOUND: no consumer has this consumerId')
   async get(@Query() query: AdminUsageQueryDto): Promise<UsageReportDto> {

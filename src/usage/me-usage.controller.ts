@@ -20,7 +20,7 @@ export class MeUsageController {
     description:
       'All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet.',
   })
-  @ApiOkResponse({ type: UsageReportDto })
+  @ApiOkResponse({ type: UsageReportDto, description: 'Usage series and totals' })
   @ApiErrorResponse(400, 'VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points')
   get(@CurrentAuth() auth: AuthContext, @Query() query: UsageQueryDto): Promise<UsageReportDto> {
     return this.usage.report(query, auth.key.consumer!.id);

@@ -19,9 +19,9 @@ export class UsageEventsController {
     operationId: 'recordUsageEvents',
     summary: 'Report metered usage: up to 1000 events',
     description:
-      'Each event is validated and de-duplicated on its own, and the answer lists, per event, `accepted`, `duplicate` (same idempotencyKey and content seen before: not counted again) or `rejected` with a code (`VALIDATION_FAILED`, `CONFLICT` for the same key with other content, `PERIOD_CLOSED`). Accepted events are committed before the answer. A 4xx is answered only for a bad envelope.',
+      'Each event is validated and de-duplicated on its own, and the answer lists, per event, `accepted`, `duplicate` (same idempotencyKey and content seen before: not counted again) or `rejected` with a code (`VALIDATION_FAILED`, `CONFLICT` for the same key with other content, `PERIOD_CLOSED`, `QUOTA_EXCEEDED` past the quota of the plan). Accepted events are committed before the answer. A 4xx is answered only for a bad envelope.',
   })
-  @ApiOkResponse({ type: UsageEventsResponseDto })
+  @ApiOkResponse({ type: UsageEventsResponseDto, description: 'One result per event' })
   @ApiBody({
     type: RecordUsageEventsDto,
     examples: {

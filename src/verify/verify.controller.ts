@@ -25,7 +25,7 @@ export class VerifyController {
     description:
       'Always 200 with `valid` and `code`. Applies the verified key\'s rate limits and quota as a direct call would, and meters `cost` (default 1) of `metric` (default `requests`) for a valid key; `cost: 0` checks without metering or consuming limits. IP and origin restrictions are checked against `ip` and `origin` when given (what your service saw), else against this request.',
   })
-  @ApiOkResponse({ type: VerifyKeyResponseDto })
+  @ApiOkResponse({ type: VerifyKeyResponseDto, description: 'The verdict, valid or not' })
   @ApiErrorResponse(400, 'VALIDATION_FAILED: malformed body')
   async verify(@Body() dto: VerifyKeyDto, @Req() request: FastifyRequest): Promise<VerifyKeyResponseDto> {
     const result = await this.verifyService.verify(dto, { ip: dto.ip ?? request.ip, origin: dto.origin ?? request.headers.origin });

@@ -443,7 +443,7 @@ export interface paths {
         put?: never;
         /**
          * Report metered usage: up to 1000 events
-         * @description Each event is validated and de-duplicated on its own, and the answer lists, per event, `accepted`, `duplicate` (same idempotencyKey and content seen before: not counted again) or `rejected` with a code (`VALIDATION_FAILED`, `CONFLICT` for the same key with other content, `PERIOD_CLOSED`). Accepted events are committed before the answer. A 4xx is answered only for a bad envelope.
+         * @description Each event is validated and de-duplicated on its own, and the answer lists, per event, `accepted`, `duplicate` (same idempotencyKey and content seen before: not counted again) or `rejected` with a code (`VALIDATION_FAILED`, `CONFLICT` for the same key with other content, `PERIOD_CLOSED`, `QUOTA_EXCEEDED` past the quota of the plan). Accepted events are committed before the answer. A 4xx is answered only for a bad envelope.
          *
          *     **Required scopes:** `usage:write`. Key kinds: `secret`, `publishable`.
          */
@@ -1425,7 +1425,7 @@ export interface components {
              * @example CONFLICT
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "CONFLICT" | "PERIOD_CLOSED";
+            code: "VALIDATION_FAILED" | "CONFLICT" | "PERIOD_CLOSED" | "QUOTA_EXCEEDED";
             /** @example idempotencyKey was already used for an event with different content */
             message: string;
         };
@@ -2136,6 +2136,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of audit entries, newest first */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2248,6 +2249,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The result of the check */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2384,6 +2386,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of consumers, newest first */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3350,6 +3353,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of keys, newest first */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3468,6 +3472,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The key, with its plaintext `key` (shown this once) */
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3620,6 +3625,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of keys, newest first */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3734,6 +3740,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The key */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3867,6 +3874,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The key */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4026,6 +4034,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The key */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4174,6 +4183,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The key, with its plaintext `key` (shown this once) */
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4339,6 +4349,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of keys, newest first */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4455,6 +4466,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The key, with its plaintext `key` (shown this once) */
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4590,6 +4602,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of keys, newest first */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4706,6 +4719,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The key, with its plaintext `key` (shown this once) */
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4835,6 +4849,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The key */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4964,6 +4979,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The key */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5097,6 +5113,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The key, with its plaintext `key` (shown this once) */
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5254,6 +5271,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The calling key, its consumer, limits and quotas */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5355,6 +5373,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The verdict, valid or not */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5486,6 +5505,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description One result per event */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5624,6 +5644,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Usage series and totals */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5749,6 +5770,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Usage series and totals */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5876,6 +5898,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The overview */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5973,6 +5996,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Alive */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6136,6 +6160,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Reachable */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6166,6 +6191,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The key as the guards saw it */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6269,6 +6295,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of plans, newest first */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6385,6 +6412,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The plan */
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6514,6 +6542,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The plan */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6790,6 +6819,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The plan */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6928,10 +6958,10 @@ export interface operations {
             query?: {
                 /** @description Page size, 1-100. */
                 limit?: number;
+                /** @description Periods that start in this UTC month, YYYY-MM. */
+                period?: string;
                 consumerId?: string;
                 status?: "open" | "closed";
-                /** @description Periods that start in this UTC month. */
-                period?: string;
                 /** @description The `nextCursor` of the previous page. */
                 cursor?: string;
             };
@@ -6941,6 +6971,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of billing periods, newest first */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7055,6 +7086,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The billing period with its invoice or estimate */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7184,6 +7216,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The billing period with its invoice or estimate */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7305,7 +7338,7 @@ export interface operations {
     exportBilling: {
         parameters: {
             query: {
-                /** @description Periods that start in this UTC month. */
+                /** @description Periods that start in this UTC month, YYYY-MM. */
                 period: string;
                 /** @description `csv` (default, with a header row), `json` (one array) or `ndjson` (one object per line). */
                 format?: "csv" | "json" | "ndjson";
@@ -7449,6 +7482,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The live estimate: an invoice with id null and status open */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7551,6 +7585,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of invoices, newest first */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

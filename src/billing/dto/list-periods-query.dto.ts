@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 
@@ -13,14 +14,16 @@ export class ListPeriodsQueryDto extends PageQueryDto {
   @IsIn(['open', 'closed'])
   status?: 'open' | 'closed';
 
-  /** Periods that start in this UTC month. */
+  /** Periods that start in this UTC month, YYYY-MM. */
+  @ApiPropertyOptional({ pattern: MONTH_PATTERN.source })
   @IsOptional()
   @Matches(MONTH_PATTERN, { message: 'must be a month as YYYY-MM' })
   period?: string;
 }
 
 export class ExportQueryDto {
-  /** Periods that start in this UTC month. @example "2026-11" */
+  /** Periods that start in this UTC month, YYYY-MM. @example "2026-11" */
+  @ApiProperty({ pattern: MONTH_PATTERN.source })
   @Matches(MONTH_PATTERN, { message: 'must be a month as YYYY-MM' })
   period: string;
 

@@ -65,7 +65,7 @@ export class RecordUsageEventsDto {
 }
 
 export class UsageEventErrorDto {
-  @ApiProperty({ enum: [ErrorCode.VALIDATION_FAILED, ErrorCode.CONFLICT, ErrorCode.PERIOD_CLOSED], example: ErrorCode.CONFLICT })
+  @ApiProperty({ enum: [ErrorCode.VALIDATION_FAILED, ErrorCode.CONFLICT, ErrorCode.PERIOD_CLOSED, ErrorCode.QUOTA_EXCEEDED], example: ErrorCode.CONFLICT })
   code: ErrorCode;
   /** @example "idempotencyKey was already used for an event with different content" */
   message: string;
