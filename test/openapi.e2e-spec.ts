@@ -199,6 +199,59 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('types what generators need: a string-enum verify code, nullable references, integers, date-times, prices by model', () => {
+    const schemas = doc.components.schemas;
+    expect(schemas.VerifyKeyResponseDto.properties.code).toMatchObject({ type: 'string', enum: expect.arrayContaining(['VALID', 'KEY_REVOKED', 'INSUFFICIENT_PERMISSIONS']) });
+    for (const [name, prop] of [['VerifyKeyResponseDto', 'quota'], ['BillingPeriodDto', 'plan'], ['AuditVerificationDto', 'firstInvalid']]) {
+      const s = schemas[name].properties[prop];
+      expect({ name, prop, nullable: s.nullable, allOf: s.allOf, nullBranch: s.oneOf?.some((b: any) => b.nullable && b.enum?.length === 1 && b.enum[0] === null) }).toEqual({ name, prop, nullable: undefined, allOf: undefined, nullBranch: true });
+    }
+    const text = JSON.stringify(doc);
+    expect(text).not.toContain('"type":"number"');
+    for (const [name, schema] of Object.entries<any>(schemas)) {
+      for (const [prop, s] of Object.entries<any>(schema.properties ?? {})) {
+        if (/At$|^period(Start|End)$/.test(prop)) expect({ name, prop, format: s.format }).toEqual({ name, prop, format: 'date-time' });
+      }
+    }
+    expect(schemas.PlanDto.properties.prices.items.discriminator).toMatchObject({ propertyName: 'model' });
+    expect(schemas.PlanDto.properties.prices.items.oneOf).toHaveLength(4);
+    expect(doc.paths['/v1/admin/billing/export'].get.parameters.find((p: any) => p.name === 'period').schema.pattern).toBeDefined();
+  });
+
+  it('shows one example per error code on each error status, and examples that are valid requests', async () => {
+    for (const { name, op } of operationsOf(doc)) {
+      for (const [code, res] of Object.entries<any>(op.responses)) {
+        if (!/^[45]/.test(code) || name === 'GET /health/ready') continue;
+        const examples = Object.values<any>(res.content['application/json'].examples ?? {});
+        expect({ name, code, examples: examples.length > 0 && examples.every((e) => e.value.statusCode === Number(code)) }).toEqual({ name, code, examples: true });
+      }
+    }
+    const consumer = doc.paths['/v1/admin/consumers'].post.requestBody.content['application/json'].examples;
+    for (const { value } of Object.values<any>(consumer)) {
+      const r = await server.post('/v1/admin/consumers', { ...value, externalId: `${value.externalId}-${Date.now()}` }, server.adminKey);
+      expect(r.status).toBe(201);
+    }
+    const events = doc.paths['/v1/usage/events'].post.requestBody.content['application/json'].examples;
+    for (const { value } of Object.values<any>(events)) for (const e of value.events) expect(e.timestamp).toBeUndefined();
+    expect(doc.paths['/v1/admin/consumers'].get.parameters.filter((p: any) => p.example ?? p.schema.example).map((p: any) => p.name)).toEqual(['limit']);
+  });
+
+  it('offers only secret and publishable on the consumer-key routes, and the server agrees', async () => {
+    expect(doc.components.schemas.CreateConsumerKeyDto.properties.kind.enum).toEqual(['secret', 'publishable']);
+    expect(doc.components.schemas.CreateAdminKeyDto.properties.kind.enum).toEqual(['admin']);
+    const c = await server.post('/v1/admin/consumers', { name: 'kinds' }, server.adminKey);
+    const r = await server.post(`/v1/admin/consumers/${c.body.id}/keys`, { kind: 'admin', name: 'x', scopes: ['usage:read'] }, server.adminKey);
+    expect(r.status).toBe(400);
+    expect(r.body.details).toEqual([{ field: 'kind', message: 'a consumer key is secret or publishable' }]);
+  });
+
+  it('orders tags along an operator\'s work, each described, and Swagger UI keeps the authorization', async () => {
+    expect(doc.tags.map((t: any) => t.name)).toEqual(['Plans', 'Consumers', 'Keys', 'Verification', 'Usage', 'Billing', 'Self-service', 'Operations', 'Audit', 'Ping', 'Health']);
+    for (const tag of doc.tags) expect(tag.description).toEqual(expect.any(String));
+    const init = await server.offContract('a Swagger UI asset', 'GET', '/docs/swagger-ui-init.js');
+    expect(init.text).toMatch(/"persistAuthorization":\s*true/);
+  });
+
   it('lints clean: Redocly recommended and Spectral spectral:oas, no error and no warning', () => {
     try {
       execFileSync(process.execPath, [join(ROOT, 'scripts', 'lint-openapi.js')], { cwd: ROOT, stdio: 'pipe', encoding: 'utf8' });

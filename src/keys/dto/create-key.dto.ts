@@ -90,7 +90,7 @@ const SCOPES_MAX = 50;
 export class CreateConsumerKeyDto extends OmitType(CreateKeyDto, ['kind', 'scopes'] as const) {
   /** `secret` (server side, the default) or `publishable` (browser/mobile; needs allowedOrigins). @example "secret" */
   @IsOptional()
-  @IsIn(['secret', 'publishable'])
+  @IsIn(['secret', 'publishable'], { message: 'a consumer key is secret or publishable' })
   kind?: 'secret' | 'publishable';
 
   /**
@@ -110,7 +110,7 @@ export class CreateConsumerKeyDto extends OmitType(CreateKeyDto, ['kind', 'scope
 export class CreateAdminKeyDto extends OmitType(CreateKeyDto, ['kind', 'scopes'] as const) {
   /** Always `admin` (the default). @example "admin" */
   @IsOptional()
-  @IsIn(['admin'])
+  @IsIn(['admin'], { message: 'keys created here are admin keys; create consumer keys under /v1/admin/consumers/{id}/keys' })
   kind?: 'admin';
 
   /**
