@@ -171,12 +171,14 @@ describe('key authentication and scopes', () => {
       expectError(await server.get('/v1/me', plaintext), 403, 'ORIGIN_NOT_ALLOWED');
       await sleep(50);
       const pre = await server.request('OPTIONS', '/v1/usage/events', {
+        offContract: 'a CORS preflight is answered by the HTTP layer, not an API operation',
         headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key, content-type' },
       });
       expect(pre.status).toBe(204);
       expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
       expect(pre.headers.get('access-control-allow-headers')).toContain('x-api-key');
       const bad = await server.request('OPTIONS', '/v1/usage/events', {
+        offContract: 'a CORS preflight is answered by the HTTP layer, not an API operation',
         headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
       });
       expectError(bad, 403, 'ORIGIN_NOT_ALLOWED');
@@ -300,7 +302,7 @@ describe('key authentication and scopes', () => {
     });
 
     it('404 NOT_FOUND for unknown routes and ids, in the error shape', async () => {
-      expectError(await server.get('/v1/nowhere', server.adminKey), 404, 'NOT_FOUND');
+      expectError(await server.offContract('a route that does not exist', 'GET', '/v1/nowhere', { key: server.adminKey }), 404, 'NOT_FOUND');
       expectError(await server.get('/v1/admin/consumers/cons_01M80W674RcB4qKKHZ4zzTu6', server.adminKey), 404, 'NOT_FOUND');
       expectError(await server.get('/v1/admin/keys/key_01M80W674RcB4qKKHZ4zzTu6', server.adminKey), 404, 'NOT_FOUND');
     });

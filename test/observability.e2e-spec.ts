@@ -203,7 +203,7 @@ describe('observability', () => {
       const admin = server.adminKey;
       for (let i = 0; i < 3; i++) await server.get('/v1/admin/consumers', admin);
       await server.get(`/v1/admin/consumers/${consumer.id}`, admin);
-      await server.get('/v1/no/such/route', admin);
+      await server.offContract('a route that does not exist', 'GET', '/v1/no/such/route', { key: admin });
       await server.get('/v1/admin/consumers');
       await server.get('/v1/admin/consumers', 'tg_live_notakey');
       await server.post('/v1/keys/verify', { key: plaintext, cost: 0 }, admin);

@@ -104,12 +104,13 @@ function conventionProblems(doc: Doc): string[] {
     }
     const scopes = op['x-required-scopes'];
     if (PUBLIC.includes(name)) {
-      if (scopes !== undefined || op.security) problems.push(`${name}: a public route declares security`);
+      if (scopes !== undefined || !Array.isArray(op.security) || op.security.length > 0) problems.push(`${name}: a public route must declare security: []`);
       continue;
     }
     if (!Array.isArray(scopes)) problems.push(`${name}: neither public nor x-required-scopes`);
     else if (!scopes.every((s: unknown) => typeof s === 'string' && SCOPE.test(s))) problems.push(`${name}: malformed x-required-scopes`);
     if (!(op.security ?? []).some((s: Record<string, unknown>) => 'api-key' in s)) problems.push(`${name}: no api-key security requirement`);
+    if (!(op.security ?? []).some((s: Record<string, unknown>) => 'bearer' in s)) problems.push(`${name}: no bearer security requirement`);
     if (!Array.isArray(op['x-key-kinds']) || op['x-key-kinds'].length === 0) problems.push(`${name}: no x-key-kinds`);
     for (const code of ['401', '403']) if (!op.responses?.[code]) problems.push(`${name}: no ${code} response`);
     if (!/Required scopes/.test(op.description ?? '')) problems.push(`${name}: the description does not state the required scopes`);
@@ -124,7 +125,7 @@ describe('OpenAPI document', () => {
   beforeAll(async () => {
     // Every operation is called once without a key; those failures must not trip the per-IP limit.
     server = await TestServer.start({ env: { AUTH_FAILURE_LIMIT: '100000' } });
-    const r = await server.get('/docs-json');
+    const r = await server.offContract('the document itself is not an operation of the document', 'GET', '/docs-json');
     expect(r.status).toBe(200);
     doc = r.body;
   });
@@ -168,11 +169,107 @@ describe('OpenAPI document', () => {
   });
 
   it('serves Swagger UI at /docs', async () => {
-    const r = await server.get('/docs');
+    const r = await server.offContract('Swagger UI is a page, not an API operation', 'GET', '/docs');
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/text\/html/);
     expect(r.text).toMatch(/swagger-ui/i);
     expect(r.text).toContain('<title>Tollgate API</title>');
+  });
+
+  it('declares HTTP bearer beside X-API-Key, and the header configured with API_KEY_HEADER', async () => {
+    expect(doc.components.securitySchemes).toMatchObject({
+      'api-key': { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      bearer: { type: 'http', scheme: 'bearer' },
+    });
+    const custom = await TestServer.start({ env: { API_KEY_HEADER: 'IM-API-KEY' } });
+    try {
+      const served = (await custom.offContract('the document itself', 'GET', '/docs-json')).body;
+      expect(served.components.securitySchemes['api-key-header']).toMatchObject({ type: 'apiKey', in: 'header', name: 'IM-API-KEY' });
+      expect(served.paths['/v1/me'].get.security).toEqual([{ 'api-key': [] }, { bearer: [] }, { 'api-key-header': [] }]);
+      expect(served.paths['/v1/ping'].get.security).toEqual([]);
+    } finally {
+      await custom.stop();
+    }
+  });
+
+  it('names the running service in servers, and every response documents X-Request-Id', () => {
+    expect(doc.servers).toEqual([{ url: '/', description: expect.any(String) }]);
+    for (const { name, op } of operationsOf(doc)) {
+      for (const [code, res] of Object.entries<any>(op.responses)) expect({ name, code, header: res.headers?.['X-Request-Id']?.$ref }).toEqual({ name, code, header: '#/components/headers/X-Request-Id' });
+    }
+  });
+
+  it('types what generators need: a string-enum verify code, nullable references, integers, date-times, prices by model', () => {
+    const schemas = doc.components.schemas;
+    expect(schemas.VerifyKeyResponseDto.properties.code).toMatchObject({ type: 'string', enum: expect.arrayContaining(['VALID', 'KEY_REVOKED', 'INSUFFICIENT_PERMISSIONS']) });
+    for (const [name, prop] of [['VerifyKeyResponseDto', 'quota'], ['BillingPeriodDto', 'plan'], ['AuditVerificationDto', 'firstInvalid']]) {
+      const s = schemas[name].properties[prop];
+      expect({ name, prop, nullable: s.nullable, allOf: s.allOf, nullBranch: s.oneOf?.some((b: any) => b.nullable && b.enum?.length === 1 && b.enum[0] === null) }).toEqual({ name, prop, nullable: undefined, allOf: undefined, nullBranch: true });
+    }
+    const text = JSON.stringify(doc);
+    expect(text).not.toContain('"type":"number"');
+    for (const [name, schema] of Object.entries<any>(schemas)) {
+      for (const [prop, s] of Object.entries<any>(schema.properties ?? {})) {
+        if (/At$|^period(Start|End)$/.test(prop)) expect({ name, prop, format: s.format }).toEqual({ name, prop, format: 'date-time' });
+      }
+    }
+    expect(schemas.PlanDto.properties.prices.items.discriminator).toMatchObject({ propertyName: 'model' });
+    expect(schemas.PlanDto.properties.prices.items.oneOf).toHaveLength(4);
+    expect(doc.paths['/v1/admin/billing/export'].get.parameters.find((p: any) => p.name === 'period').schema.pattern).toBeDefined();
+  });
+
+  it('shows one example per error code on each error status, and examples that are valid requests', async () => {
+    for (const { name, op } of operationsOf(doc)) {
+      for (const [code, res] of Object.entries<any>(op.responses)) {
+        if (!/^[45]/.test(code) || name === 'GET /health/ready') continue;
+        const examples = Object.values<any>(res.content['application/json'].examples ?? {});
+        expect({ name, code, examples: examples.length > 0 && examples.every((e) => e.value.statusCode === Number(code)) }).toEqual({ name, code, examples: true });
+      }
+    }
+    const consumer = doc.paths['/v1/admin/consumers'].post.requestBody.content['application/json'].examples;
+    for (const { value } of Object.values<any>(consumer)) {
+      const r = await server.post('/v1/admin/consumers', { ...value, externalId: `${value.externalId}-${Date.now()}` }, server.adminKey);
+      expect(r.status).toBe(201);
+    }
+    const events = doc.paths['/v1/usage/events'].post.requestBody.content['application/json'].examples;
+    for (const { value } of Object.values<any>(events)) for (const e of value.events) expect(e.timestamp).toBeUndefined();
+    expect(doc.paths['/v1/admin/consumers'].get.parameters.filter((p: any) => p.example ?? p.schema.example).map((p: any) => p.name)).toEqual(['limit']);
+  });
+
+  it('offers only secret and publishable on the consumer-key routes, and the server agrees', async () => {
+    expect(doc.components.schemas.CreateConsumerKeyDto.properties.kind.enum).toEqual(['secret', 'publishable']);
+    expect(doc.components.schemas.CreateAdminKeyDto.properties.kind.enum).toEqual(['admin']);
+    const c = await server.post('/v1/admin/consumers', { name: 'kinds' }, server.adminKey);
+    const r = await server.post(`/v1/admin/consumers/${c.body.id}/keys`, { kind: 'admin', name: 'x', scopes: ['usage:read'] }, server.adminKey);
+    expect(r.status).toBe(400);
+    expect(r.body.details).toEqual([{ field: 'kind', message: 'a consumer key is secret or publishable' }]);
+  });
+
+  it('orders tags along an operator\'s work, each described, and Swagger UI keeps the authorization', async () => {
+    expect(doc.tags.map((t: any) => t.name)).toEqual(['Plans', 'Consumers', 'Keys', 'Verification', 'Usage', 'Billing', 'Self-service', 'Operations', 'Audit', 'Ping', 'Health']);
+    for (const tag of doc.tags) expect(tag.description).toEqual(expect.any(String));
+    const init = await server.offContract('a Swagger UI asset', 'GET', '/docs/swagger-ui-init.js');
+    expect(init.text).toMatch(/"persistAuthorization":\s*true/);
+  });
+
+  it('lints clean: Redocly recommended and Spectral spectral:oas, no error and no warning', () => {
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'scripts', 'lint-openapi.js')], { cwd: ROOT, stdio: 'pipe', encoding: 'utf8' });
+    } catch (err) {
+      throw new Error(`npm run lint:openapi found problems:\n${(err as { stdout?: string }).stdout}`);
+    }
+  });
+
+  it('the typed client in clients/typescript is generated from the committed openapi.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-client-'));
+    try {
+      const out = join(dir, 'schema.d.ts');
+      execFileSync(join(ROOT, 'node_modules', '.bin', 'openapi-typescript'), [join(ROOT, 'openapi.json'), '-o', out], { cwd: ROOT, stdio: 'pipe' });
+      // If this fails after a change to the document: run `npm run client:generate` and commit the schema.
+      expect(readFileSync(join(ROOT, 'clients', 'typescript', 'src', 'schema.d.ts'), 'utf8')).toBe(readFileSync(out, 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the committed openapi.json is what the app generates, and what it serves', () => {

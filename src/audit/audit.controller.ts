@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page, PageOf } from '../common/pagination';
 import { AuditLogService } from './audit-log.service';
 import { AuditEntryDto } from './dto/audit-entry.dto';
@@ -24,8 +24,8 @@ export class AuditController {
     summary: 'List audit entries, newest first',
     description: 'Every change made through the API (and the CLI) leaves one entry, written in the same transaction as the change.',
   })
-  @ApiOkResponse({ type: AuditEntryPageDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+  @ApiOkResponse({ type: AuditEntryPageDto, description: 'One page of audit entries, newest first' })
+  @ApiErrorResponse(400, 'VALIDATION_FAILED')
   list(@Query() query: ListAuditLogQueryDto): Promise<Page<AuditEntryDto>> {
     return this.auditLog.list(query);
   }
@@ -38,8 +38,8 @@ export class AuditController {
     description:
       'Recomputes every hash in chain order and checks that each stored entry still matches the text that was hashed and links to the entry before it. Names the first entry that does not. Checks at most `limit` entries (up to 10,000, well under a second) per request: on a longer log the answer carries `nextCursor`, and the next request continues from the hash this one computed, until `nextCursor` is null (the end of the log, compared with the chain head).',
   })
-  @ApiOkResponse({ type: AuditVerificationDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: limit outside 1-10000, or a cursor this API did not return' })
+  @ApiOkResponse({ type: AuditVerificationDto, description: 'The result of the check (of one page of the log)' })
+  @ApiErrorResponse(400, 'VALIDATION_FAILED: limit outside 1-10000, or a cursor this API did not return')
   verify(@Query() query: VerifyAuditLogQueryDto): Promise<AuditVerificationDto> {
     return this.auditLog.verify(query);
   }

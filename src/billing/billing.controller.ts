@@ -1,8 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiExtraModels,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
@@ -12,7 +10,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page, PageOf } from '../common/pagination';
 import { BillingCloser } from './billing-closer.service';
 import { BillingExporter } from './billing-exporter.service';
@@ -30,7 +28,7 @@ const EXPORT_CSV_EXAMPLE =
 
 @ApiTags('Billing')
 @AdminOnly()
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@ApiErrorResponse(400, 'VALIDATION_FAILED')
 @Controller('admin/billing')
 export class BillingController {
   constructor(
@@ -46,7 +44,7 @@ export class BillingController {
     summary: 'List billing periods, newest first',
     description: 'Open periods carry their live estimate as `invoice` (id null, status open).',
   })
-  @ApiOkResponse({ type: BillingPeriodPageDto })
+  @ApiOkResponse({ type: BillingPeriodPageDto, description: 'One page of billing periods, newest first' })
   list(@Query() query: ListPeriodsQueryDto): Promise<Page<BillingPeriodDto>> {
     return this.billing.listPeriods(query);
   }
@@ -54,8 +52,8 @@ export class BillingController {
   @Get('periods/:id')
   @RequireScopes('billing:read')
   @ApiOperation({ operationId: 'getBillingPeriod', summary: 'Get a billing period with its invoice (or, while open, its live estimate)' })
-  @ApiOkResponse({ type: BillingPeriodDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiOkResponse({ type: BillingPeriodDto, description: 'The billing period with its invoice or estimate' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<BillingPeriodDto> {
     return this.billing.getPeriod(id);
   }
@@ -71,8 +69,8 @@ export class BillingController {
       'May close a period before its end; requests metered after that are carried into the next period. ' +
       "Earlier open periods of the consumer are closed first.",
   })
-  @ApiOkResponse({ type: BillingPeriodDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiOkResponse({ type: BillingPeriodDto, description: 'The billing period with its invoice or estimate' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   close(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<BillingPeriodDto> {
     return this.closer.close(actor, id);
   }
@@ -97,7 +95,7 @@ export class BillingController {
       'application/x-ndjson': { schema: { type: 'string', description: 'One ExportRowDto as JSON per line' } },
     },
   })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND: no such consumer' })
+  @ApiErrorResponse(404, 'NOT_FOUND: no such consumer')
   async export(@Query() query: ExportQueryDto, @Res() reply: FastifyReply): Promise<void> {
     const out = await this.exporter.export(query.period, query.format ?? 'csv', query.consumerId);
     await reply

@@ -22,7 +22,7 @@ export class MeBillingController {
     summary: 'Live estimate of the current billing period',
     description: 'Priced exactly as the close will price it, from usage so far: an Invoice with id null and status open.',
   })
-  @ApiOkResponse({ type: InvoiceDto })
+  @ApiOkResponse({ type: InvoiceDto, description: 'The live estimate: an invoice with id null and status open' })
   current(@CurrentAuth() auth: AuthContext): Promise<BilledInvoice> {
     return this.billing.current(auth.key.consumer!.id);
   }
@@ -30,7 +30,7 @@ export class MeBillingController {
   @Get('invoices')
   @RequireScopes('billing:read')
   @ApiOperation({ operationId: 'listMyInvoices', summary: 'Invoices of closed periods, newest first' })
-  @ApiOkResponse({ type: InvoicePageDto })
+  @ApiOkResponse({ type: InvoicePageDto, description: 'One page of invoices, newest first' })
   invoices(@CurrentAuth() auth: AuthContext, @Query() query: PageQueryDto): Promise<Page<BilledInvoice>> {
     return this.billing.invoices(auth.key.consumer!.id, query);
   }

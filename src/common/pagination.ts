@@ -1,24 +1,8 @@
-import { Type as TransformType } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from '@nestjs/common';
 import { AppException } from './app.exception';
 
-export class PageQueryDto {
-  /** Page size, 1-100. @example 20 */
-  @IsOptional()
-  @TransformType(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number = 20;
-
-  /** The `nextCursor` of the previous page. */
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-}
+export { PageQueryDto } from './page-query.dto';
 
 export interface Page<T> {
   data: T[];

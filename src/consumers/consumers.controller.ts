@@ -1,15 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page, PageOf } from '../common/pagination';
 import { ConsumersService } from './consumers.service';
 import { ConsumerDto } from './dto/consumer.dto';
@@ -20,7 +20,7 @@ const ConsumerPageDto = PageOf(ConsumerDto);
 
 @ApiTags('Consumers')
 @AdminOnly()
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@ApiErrorResponse(400, 'VALIDATION_FAILED')
 @Controller('admin/consumers')
 export class ConsumersController {
   constructor(private readonly consumers: ConsumersService) {}
@@ -28,7 +28,9 @@ export class ConsumersController {
   @Post()
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'createConsumer', summary: 'Create a consumer' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: externalId already used' })
+  @ApiCreatedResponse({ type: ConsumerDto, description: 'The consumer' })
+  @ApiBody({ type: CreateConsumerDto, examples: { consumer: { summary: 'A consumer without a plan', value: { name: 'Acme Corp', externalId: 'acct_4421', metadata: { tier: 'gold' } } } } })
+  @ApiErrorResponse(409, 'CONFLICT: externalId already used')
   create(@CurrentActor() actor: Actor, @Body() dto: CreateConsumerDto): Promise<ConsumerDto> {
     return this.consumers.create(actor, dto);
   }
@@ -36,7 +38,7 @@ export class ConsumersController {
   @Get()
   @RequireScopes('consumers:read')
   @ApiOperation({ operationId: 'listConsumers', summary: 'List consumers, newest first' })
-  @ApiOkResponse({ type: ConsumerPageDto })
+  @ApiOkResponse({ type: ConsumerPageDto, description: 'One page of consumers, newest first' })
   list(@Query() query: ListConsumersQueryDto): Promise<Page<ConsumerDto>> {
     return this.consumers.list(query);
   }
@@ -44,7 +46,8 @@ export class ConsumersController {
   @Get(':id')
   @RequireScopes('consumers:read')
   @ApiOperation({ operationId: 'getConsumer', summary: 'Get a consumer' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiOkResponse({ type: ConsumerDto, description: 'The consumer' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<ConsumerDto> {
     return this.consumers.get(id);
   }
@@ -52,8 +55,9 @@ export class ConsumersController {
   @Patch(':id')
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'updateConsumer', summary: 'Update a consumer', description: 'A plan change applies from the next billing period.' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: externalId already used' })
+  @ApiOkResponse({ type: ConsumerDto, description: 'The consumer as changed' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: externalId already used')
   update(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() dto: UpdateConsumerDto): Promise<ConsumerDto> {
     return this.consumers.update(actor, id, dto);
   }
@@ -67,8 +71,9 @@ export class ConsumersController {
     description:
       'Refused with CONFLICT when the consumer has usage or billing history; suspend it instead. Request counts of its keys that an instance has buffered but not yet written (at most about one flush interval of them) are discarded when written: a deleted consumer has no usage rows.',
   })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the consumer has history' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: the consumer has history')
   async remove(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<void> {
     await this.consumers.remove(actor, id);
   }
@@ -77,7 +82,8 @@ export class ConsumersController {
   @HttpCode(200)
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'suspendConsumer', summary: 'Suspend a consumer: all its keys are refused with CONSUMER_SUSPENDED' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiOkResponse({ type: ConsumerDto, description: 'The consumer, suspended' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   suspend(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ConsumerDto> {
     return this.consumers.setStatus(actor, id, 'suspended');
   }
@@ -86,7 +92,8 @@ export class ConsumersController {
   @HttpCode(200)
   @RequireScopes('consumers:write')
   @ApiOperation({ operationId: 'resumeConsumer', summary: 'Resume a suspended consumer' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiOkResponse({ type: ConsumerDto, description: 'The consumer, active' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   resume(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<ConsumerDto> {
     return this.consumers.setStatus(actor, id, 'active');
   }

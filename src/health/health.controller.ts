@@ -16,8 +16,8 @@ export class HealthController {
   ) {}
 
   @Get('live')
-  @ApiOperation({ operationId: 'healthLive', summary: 'Liveness: the process answers' })
-  @ApiOkResponse({ schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' } }, required: ['status'] } })
+  @ApiOperation({ operationId: 'healthLive', summary: 'Liveness: the process answers', description: 'For an orchestrator\'s liveness probe; checks nothing else.' })
+  @ApiOkResponse({ description: 'Alive', schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' } }, required: ['status'] } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -27,6 +27,7 @@ export class HealthController {
   @ApiOperation({
     operationId: 'healthReady',
     summary: 'Readiness: the database answers (503 if not); Redis is reported but never fails readiness',
+    description: 'For a load balancer or readiness probe: 503 while the database does not answer. Without Redis the service runs on local limits, so Redis shows as degraded and readiness stays 200.',
   })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([

@@ -1,9 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
+  ApiBody,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -11,11 +9,11 @@ import {
 import type { AuthContext } from '../auth/auth-key';
 import { AdminOnly, CurrentAuth, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page, PageOf } from '../common/pagination';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
-import { CreateKeyDto, RotateKeyDto } from './dto/create-key.dto';
+import { CreateAdminKeyDto, CreateConsumerKeyDto, RotateKeyDto } from './dto/create-key.dto';
 import { ListAllKeysQueryDto, ListKeysQueryDto } from './dto/list-keys-query.dto';
 import { UpdateKeyDto } from './dto/update-key.dto';
 
@@ -24,7 +22,7 @@ export const ApiKeyPageDto = PageOf(ApiKeyDto);
 /** Operators manage every key: consumers' keys and admin keys. */
 @ApiTags('Keys')
 @AdminOnly()
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@ApiErrorResponse(400, 'VALIDATION_FAILED')
 @Controller('admin')
 export class KeysController {
   constructor(private readonly keys: ApiKeysService) {}
@@ -32,13 +30,14 @@ export class KeysController {
   @Post('consumers/:consumerId/keys')
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'createConsumerKey', summary: "Create a consumer's key", description: 'The plaintext `key` is in this response only.' })
-  @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND: no such consumer' })
+  @ApiBody({ type: CreateConsumerKeyDto, examples: { secret: { summary: 'A secret key for a backend', value: { name: 'production backend', scopes: ['usage:read', 'usage:write', 'billing:read'] } }, publishable: { summary: 'A publishable key for a web app', value: { kind: 'publishable', name: 'web app', scopes: ['usage:write'], allowedOrigins: ['https://app.example.com'] } } } })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key, with its plaintext `key` (shown this once)' })
+  @ApiErrorResponse(404, 'NOT_FOUND: no such consumer')
   createForConsumer(
     @CurrentAuth() auth: AuthContext,
     @CurrentActor() actor: Actor,
     @Param('consumerId') consumerId: string,
-    @Body() dto: CreateKeyDto,
+    @Body() dto: CreateConsumerKeyDto,
   ): Promise<CreatedApiKeyDto> {
     return this.keys.create(auth.key, actor, consumerId, dto);
   }
@@ -46,7 +45,7 @@ export class KeysController {
   @Get('consumers/:consumerId/keys')
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'listConsumerKeys', summary: "List a consumer's keys, newest first" })
-  @ApiOkResponse({ type: ApiKeyPageDto })
+  @ApiOkResponse({ type: ApiKeyPageDto, description: 'One page of keys, newest first' })
   listForConsumer(@Param('consumerId') consumerId: string, @Query() query: ListKeysQueryDto): Promise<Page<ApiKeyDto>> {
     return this.keys.list({ consumerId }, query);
   }
@@ -54,7 +53,7 @@ export class KeysController {
   @Get('keys')
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'listKeys', summary: 'List all keys, newest first' })
-  @ApiOkResponse({ type: ApiKeyPageDto })
+  @ApiOkResponse({ type: ApiKeyPageDto, description: 'One page of keys, newest first' })
   list(@Query() query: ListAllKeysQueryDto): Promise<Page<ApiKeyDto>> {
     return this.keys.list('any', query);
   }
@@ -62,8 +61,8 @@ export class KeysController {
   @Get('keys/:id')
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'getKey', summary: 'Get a key' })
-  @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.get('any', id);
   }
@@ -71,9 +70,9 @@ export class KeysController {
   @Patch('keys/:id')
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'updateKey', summary: 'Change a key (name, scopes, expiry, allowlists, limits, metadata)', description: 'Applies to the next request.' })
-  @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the last admin key with * cannot lose it' })
+  @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: the last admin key with * cannot lose it')
   update(
     @CurrentAuth() auth: AuthContext,
     @CurrentActor() actor: Actor,
@@ -87,9 +86,9 @@ export class KeysController {
   @HttpCode(200)
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'revokeKey', summary: 'Revoke a key at once (idempotent)' })
-  @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the last admin key with * cannot be revoked' })
+  @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: the last admin key with * cannot be revoked')
   revoke(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.revoke(auth.key, actor, 'any', id);
   }
@@ -101,9 +100,9 @@ export class KeysController {
     summary: 'Rotate a key',
     description: 'Returns a new key with the same consumer, scopes, limits and metadata; the old key keeps working for gracePeriodSeconds (0-604800), then answers KEY_EXPIRED.',
   })
-  @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the key is revoked, expired, or already rotated (in its grace period: rotate its successor)' })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key, with its plaintext `key` (shown this once)' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: the key is revoked, expired, or already rotated (in its grace period: rotate its successor)')
   rotate(
     @CurrentAuth() auth: AuthContext,
     @CurrentActor() actor: Actor,
@@ -116,15 +115,16 @@ export class KeysController {
   @Post('admin-keys')
   @RequireScopes('keys:write')
   @ApiOperation({ operationId: 'createAdminKey', summary: 'Create an admin key', description: "Its scopes must be a subset of the caller's." })
-  @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  createAdminKey(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateKeyDto): Promise<CreatedApiKeyDto> {
+  @ApiBody({ type: CreateAdminKeyDto, examples: { gateway: { summary: 'A key for a gateway that verifies keys', value: { name: 'edge gateway', scopes: ['keys:verify'] } } } })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key, with its plaintext `key` (shown this once)' })
+  createAdminKey(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateAdminKeyDto): Promise<CreatedApiKeyDto> {
     return this.keys.create(auth.key, actor, null, dto);
   }
 
   @Get('admin-keys')
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'listAdminKeys', summary: 'List admin keys, newest first' })
-  @ApiOkResponse({ type: ApiKeyPageDto })
+  @ApiOkResponse({ type: ApiKeyPageDto, description: 'One page of keys, newest first' })
   listAdminKeys(@Query() query: ListKeysQueryDto): Promise<Page<ApiKeyDto>> {
     return this.keys.list({ kind: 'admin' }, query);
   }

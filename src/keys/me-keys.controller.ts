@@ -1,9 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
+  ApiBody,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -11,11 +9,11 @@ import {
 import type { AuthContext } from '../auth/auth-key';
 import { ConsumerOnly, CurrentAuth, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page } from '../common/pagination';
 import { ApiKeysService } from './api-keys.service';
 import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
-import { CreateKeyDto, RotateKeyDto } from './dto/create-key.dto';
+import { CreateConsumerKeyDto, RotateKeyDto } from './dto/create-key.dto';
 import { ListKeysQueryDto } from './dto/list-keys-query.dto';
 import { ApiKeyPageDto } from './keys.controller';
 
@@ -24,7 +22,7 @@ const own = (auth: AuthContext) => ({ consumerId: auth.key.consumer!.id });
 /** A consumer manages its own keys, never granting more than the calling key holds. */
 @ApiTags('Self-service')
 @ConsumerOnly()
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@ApiErrorResponse(400, 'VALIDATION_FAILED')
 @Controller('me/keys')
 export class MeKeysController {
   constructor(private readonly keys: ApiKeysService) {}
@@ -32,7 +30,7 @@ export class MeKeysController {
   @Get()
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'listMyKeys', summary: "List the calling consumer's keys" })
-  @ApiOkResponse({ type: ApiKeyPageDto })
+  @ApiOkResponse({ type: ApiKeyPageDto, description: 'One page of keys, newest first' })
   list(@CurrentAuth() auth: AuthContext, @Query() query: ListKeysQueryDto): Promise<Page<ApiKeyDto>> {
     return this.keys.list(own(auth), query);
   }
@@ -44,16 +42,17 @@ export class MeKeysController {
     summary: 'Create a key for the calling consumer',
     description: "Scopes must be a subset of the calling key's; same environment; no later expiry.",
   })
-  @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  create(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateKeyDto): Promise<CreatedApiKeyDto> {
+  @ApiBody({ type: CreateConsumerKeyDto, examples: { reader: { summary: 'A read-only key', value: { name: 'reporting', scopes: ['usage:read'] } } } })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key, with its plaintext `key` (shown this once)' })
+  create(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Body() dto: CreateConsumerKeyDto): Promise<CreatedApiKeyDto> {
     return this.keys.create(auth.key, actor, auth.key.consumer!.id, dto);
   }
 
   @Get(':id')
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'getMyKey', summary: "Get one of the calling consumer's keys" })
-  @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
+  @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
+  @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key")
   get(@CurrentAuth() auth: AuthContext, @Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.get(own(auth), id);
   }
@@ -66,8 +65,8 @@ export class MeKeysController {
     summary: "Revoke one of the calling consumer's keys",
     description: "Only a key in the calling key's environment whose scopes are a subset of the calling key's; otherwise 403 INSUFFICIENT_PERMISSIONS.",
   })
-  @ApiOkResponse({ type: ApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
+  @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
+  @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key")
   revoke(@CurrentAuth() auth: AuthContext, @CurrentActor() actor: Actor, @Param('id') id: string): Promise<ApiKeyDto> {
     return this.keys.revoke(auth.key, actor, own(auth), id);
   }
@@ -80,9 +79,9 @@ export class MeKeysController {
     description:
       "Only a key in the calling key's environment whose scopes are a subset of the calling key's and that expires no later than the calling key; otherwise 403 INSUFFICIENT_PERMISSIONS. The new key keeps the rotated key's expiresAt.",
   })
-  @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "NOT_FOUND, also for another consumer's key" })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the key is revoked, expired, or already rotated (in its grace period: rotate its successor)' })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto, description: 'The key, with its plaintext `key` (shown this once)' })
+  @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key")
+  @ApiErrorResponse(409, 'CONFLICT: the key is revoked, expired, or already rotated (in its grace period: rotate its successor)')
   rotate(
     @CurrentAuth() auth: AuthContext,
     @CurrentActor() actor: Actor,

@@ -14,7 +14,7 @@ export class MeController {
   @Get()
   @RequireScopes()
   @ApiOperation({ operationId: 'getMe', summary: 'Who am I: the calling key, its consumer, its limits and remaining quota' })
-  @ApiOkResponse({ type: MeDto })
+  @ApiOkResponse({ type: MeDto, description: 'The calling key, its consumer, limits and quotas' })
   get(@CurrentAuth() auth: AuthContext): Promise<MeDto> {
     return this.me.describe(auth.key);
   }

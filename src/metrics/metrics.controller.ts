@@ -11,7 +11,7 @@ export class MetricsController {
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ operationId: 'metrics', summary: 'Prometheus metrics' })
+  @ApiOperation({ operationId: 'metrics', summary: 'Prometheus metrics', description: 'Request, rate-limit, verification and usage-flush metrics in the Prometheus text format, for a scraper.' })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text exposition format', schema: { type: 'string' } })
   scrape(): Promise<string> {

@@ -14,8 +14,8 @@ import { MePingDto, PingDto } from './dto/ping.dto';
 export class PingController {
   @Get('ping')
   @Public()
-  @ApiOperation({ operationId: 'ping', summary: 'Connectivity check, no key needed' })
-  @ApiOkResponse({ type: PingDto })
+  @ApiOperation({ operationId: 'ping', summary: 'Connectivity check, no key needed', description: 'Answers without authentication, rate limiting or a database read.' })
+  @ApiOkResponse({ type: PingDto, description: 'Reachable' })
   ping(): PingDto {
     return { status: 'ok' };
   }
@@ -27,7 +27,7 @@ export class PingController {
     operationId: 'mePing',
     summary: 'Check a consumer key: authenticated, rate-limited and counted like any call, answered without a database read',
   })
-  @ApiOkResponse({ type: MePingDto })
+  @ApiOkResponse({ type: MePingDto, description: 'The key as the guards saw it' })
   mePing(@Req() request: FastifyRequest): MePingDto {
     // @Req() rather than @CurrentAuth(): a custom parameter goes through the global pipes, a cost that
     // the bare route does not pay and that has nothing to do with the guards this route exists to show.

@@ -1,16 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page, PageOf } from '../common/pagination';
 import { CreatePlanDto, ListPlansQueryDto } from './dto/create-plan.dto';
 import { PlanDto } from './dto/plan.dto';
@@ -21,7 +19,7 @@ const PlanPageDto = PageOf(PlanDto);
 
 @ApiTags('Plans')
 @AdminOnly()
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED, with a detail per field (e.g. prices[0].tiers[1].upTo)' })
+@ApiErrorResponse(400, 'VALIDATION_FAILED, with a detail per field (e.g. prices[0].tiers[1].upTo)')
 @Controller('admin/plans')
 export class PlansController {
   constructor(private readonly plans: PlansService) {}
@@ -29,7 +27,7 @@ export class PlansController {
   @Post()
   @RequireScopes('plans:write')
   @ApiOperation({ operationId: 'createPlan', summary: 'Create a plan' })
-  @ApiCreatedResponse({ type: PlanDto })
+  @ApiCreatedResponse({ type: PlanDto, description: 'The plan' })
   create(@CurrentActor() actor: Actor, @Body() dto: CreatePlanDto): Promise<PlanDto> {
     return this.plans.create(actor, dto);
   }
@@ -37,7 +35,7 @@ export class PlansController {
   @Get()
   @RequireScopes('plans:read')
   @ApiOperation({ operationId: 'listPlans', summary: 'List plans, newest first' })
-  @ApiOkResponse({ type: PlanPageDto })
+  @ApiOkResponse({ type: PlanPageDto, description: 'One page of plans, newest first' })
   list(@Query() query: ListPlansQueryDto): Promise<Page<PlanDto>> {
     return this.plans.list(query);
   }
@@ -45,8 +43,8 @@ export class PlansController {
   @Get(':id')
   @RequireScopes('plans:read')
   @ApiOperation({ operationId: 'getPlan', summary: 'Get a plan' })
-  @ApiOkResponse({ type: PlanDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiOkResponse({ type: PlanDto, description: 'The plan' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<PlanDto> {
     return this.plans.get(id);
   }
@@ -58,8 +56,8 @@ export class PlansController {
     summary: 'Change a plan',
     description: 'Rate limits and quotas apply at once. Currency, base fee and prices apply from each consumer\'s next billing period: a period keeps the plan it opened with.',
   })
-  @ApiOkResponse({ type: PlanDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiOkResponse({ type: PlanDto, description: 'The plan' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   update(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() dto: UpdatePlanDto): Promise<PlanDto> {
     return this.plans.update(actor, id, dto);
   }
@@ -68,8 +66,9 @@ export class PlansController {
   @HttpCode(204)
   @RequireScopes('plans:write')
   @ApiOperation({ operationId: 'deletePlan', summary: 'Delete a plan', description: 'Refused with CONFLICT while consumers are on it.' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: consumers are on this plan' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: consumers are on this plan')
   async remove(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<void> {
     await this.plans.remove(actor, id);
   }

@@ -18,7 +18,7 @@ export class StatsController {
     description:
       'Bounded work: the request counts and the top 10 consumers read only the usage rows of the last 24 hours, through an index on the time bucket (about 720,000 index entries for 10,000 consumers with three metrics reported hourly, whatever the age of the data kept); key counts are one grouped pass over the keys; the expiring and unused lists name at most 100 keys each, with their full count.',
   })
-  @ApiOkResponse({ type: StatsDto })
+  @ApiOkResponse({ type: StatsDto, description: 'The overview' })
   get(): Promise<StatsDto> {
     return this.stats.overview();
   }

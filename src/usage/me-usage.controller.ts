@@ -1,8 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthContext } from '../auth/auth-key';
 import { ConsumerOnly, CurrentAuth, RequireScopes } from '../auth/decorators';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { UsageQueryDto, UsageReportDto } from './dto/usage-query.dto';
 import { UsageQueryService } from './usage-query.service';
 
@@ -20,8 +20,8 @@ export class MeUsageController {
     description:
       'All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 300,000 stored usage rows (one per consumer, key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric).',
   })
-  @ApiOkResponse({ type: UsageReportDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, or too many stored rows' })
+  @ApiOkResponse({ type: UsageReportDto, description: 'Usage series and totals' })
+  @ApiErrorResponse(400, 'VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, or too many stored rows')
   get(@CurrentAuth() auth: AuthContext, @Query() query: UsageQueryDto): Promise<UsageReportDto> {
     return this.usage.report(query, auth.key.consumer!.id);
   }

@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { MetricsService } from '../metrics/metrics.service';
 import { VerifyKeyDto, VerifyKeyResponseDto } from './dto/verify.dto';
 import { VerifyService } from './verify.service';
@@ -29,8 +29,8 @@ export class VerifyController {
     description:
       'Always 200 with `valid` and `code`. Applies the verified key\'s rate limits and quota as a direct call would (the verifying key is limited only by `rateLimits` it was given, not by the default), and meters `cost` (default 1) of `metric` (default `requests`) for a valid key; `cost: 0` checks without metering or consuming limits. IP and origin restrictions are checked against `ip` and `origin` when given (what your service saw), else against this request.',
   })
-  @ApiOkResponse({ type: VerifyKeyResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: malformed body' })
+  @ApiOkResponse({ type: VerifyKeyResponseDto, description: 'The verdict, valid or not' })
+  @ApiErrorResponse(400, 'VALIDATION_FAILED: malformed body')
   async verify(@Body() dto: VerifyKeyDto, @Req() request: FastifyRequest): Promise<VerifyKeyResponseDto> {
     const result = await this.verifyService.verify(dto, { ip: dto.ip ?? request.ip, origin: dto.origin ?? request.headers.origin });
     this.metrics.countVerification(result.code, 'verify');

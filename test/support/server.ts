@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { generateKey } from '../../src/auth/key-format';
+import { checkAgainstContract } from './contract';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const MAIN = join(ROOT, 'dist', 'src', 'main.js');
@@ -85,6 +86,11 @@ export interface RequestOptions {
   body?: unknown;
   rawBody?: string;
   headers?: Record<string, string>;
+  /**
+   * Every response is checked against openapi.json (test/support/contract.ts). A request that is off the
+   * contract on purpose (raw bytes the API never documents, a path outside the API such as /docs) says why here.
+   */
+  offContract?: string;
 }
 
 /** A Tollgate server started from the build, as users run it, with its own database. */
@@ -168,11 +174,17 @@ export class TestServer {
     } catch {
       /* not JSON */
     }
+    if (!options.offContract) await checkAgainstContract({ method, path, status: r.status, headers: r.headers, text, body: parsed });
     return { status: r.status, body: parsed as T, headers: r.headers, text };
   }
 
   get<T = any>(path: string, key?: string, headers?: Record<string, string>) {
     return this.request<T>('GET', path, { key, headers });
+  }
+
+  /** A request outside the contract on purpose; `why` says what makes it so. */
+  offContract<T = any>(why: string, method: string, path: string, options: Omit<RequestOptions, 'offContract'> = {}) {
+    return this.request<T>(method, path, { ...options, offContract: why });
   }
 
   post<T = any>(path: string, body?: unknown, key?: string, headers?: Record<string, string>) {

@@ -26,3 +26,35 @@ export function createTollgateClient({ apiKey, ...options }: TollgateClientOptio
   }
   return client;
 }
+
+export type ExportRow = Schemas['ExportRowDto'];
+export type ExportQuery = { period: string; consumerId?: string };
+
+/** Billing rows of the periods that start in `period` (YYYY-MM), as JSON rows. */
+export async function exportBilling(client: TollgateClient, query: ExportQuery & { format: 'json' }): Promise<ExportRow[]>;
+/** The same export as CSV (with a header row) or NDJSON (one row per line): text, to save or stream. */
+export async function exportBilling(client: TollgateClient, query: ExportQuery & { format: 'csv' | 'ndjson' }): Promise<string>;
+/**
+ * The billing export, typed by format. One operation answers three media types, so its generated type is
+ * their union; the format chosen in the query tells which one comes back.
+ */
+export async function exportBilling(client: TollgateClient, query: ExportQuery & { format: 'json' | 'csv' | 'ndjson' }): Promise<ExportRow[] | string> {
+  if (query.format === 'json') {
+    const { data, error, response } = await client.GET('/v1/admin/billing/export', { params: { query } });
+    if (!Array.isArray(data)) throw new TollgateError(response.status, error);
+    return data;
+  }
+  const { data, error, response } = await client.GET('/v1/admin/billing/export', { params: { query }, parseAs: 'text' });
+  if (data === undefined) throw new TollgateError(response.status, error);
+  return data;
+}
+
+/** An error answer of the API, with its stable code. */
+export class TollgateError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: Schemas['ErrorResponseDto'] | undefined,
+  ) {
+    super(body ? `${body.error}: ${body.message}` : `HTTP ${status}`);
+  }
+}

@@ -35,7 +35,7 @@ export interface paths {
         };
         /**
          * Verify the hash chain of the audit log
-         * @description Recomputes every hash in chain order and checks that each stored entry still matches the text that was hashed and links to the entry before it. Names the first entry that does not. Checks at most `limit` entries (up to 10,000, well under a second) per request: on a longer log the answer carries `nextCursor`, and the next request continues from the hash this one computed, until `nextCursor` is null (the end of the log, compared with the chain head).
+         * @description Recomputes every hash in chain order and checks that each stored entry still matches the text that was hashed and links to the entry before it. Names the first entry that does not.
          *
          *     **Required scopes:** `audit:read`. Key kinds: `admin`.
          */
@@ -55,7 +55,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description Request, rate-limit, verification and usage-flush metrics in the Prometheus text format, for a scraper.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -105,7 +108,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a consumer and its keys
-         * @description Refused with CONFLICT when the consumer has usage or billing history; suspend it instead. Request counts of its keys that an instance has buffered but not yet written (at most about one flush interval of them) are discarded when written: a deleted consumer has no usage rows.
+         * @description Refused with CONFLICT when the consumer has usage or billing history; suspend it instead.
          *
          *     **Required scopes:** `consumers:write`. Key kinds: `admin`.
          */
@@ -358,9 +361,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke one of the calling consumer's keys
-         * @description Only a key in the calling key's environment whose scopes are a subset of the calling key's; otherwise 403 INSUFFICIENT_PERMISSIONS.
-         *
-         *     **Required scopes:** `keys:write`. Key kinds: `secret`, `publishable`.
+         * @description **Required scopes:** `keys:write`. Key kinds: `secret`, `publishable`.
          */
         post: operations["revokeMyKey"];
         delete?: never;
@@ -380,9 +381,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate one of the calling consumer's keys
-         * @description Only a key in the calling key's environment whose scopes are a subset of the calling key's and that expires no later than the calling key; otherwise 403 INSUFFICIENT_PERMISSIONS. The new key keeps the rotated key's expiresAt.
-         *
-         *     **Required scopes:** `keys:write`. Key kinds: `secret`, `publishable`.
+         * @description **Required scopes:** `keys:write`. Key kinds: `secret`, `publishable`.
          */
         post: operations["rotateMyKey"];
         delete?: never;
@@ -422,7 +421,7 @@ export interface paths {
         put?: never;
         /**
          * Verify a key presented to an upstream service
-         * @description Always 200 with `valid` and `code`. Applies the verified key's rate limits and quota as a direct call would (the verifying key is limited only by `rateLimits` it was given, not by the default), and meters `cost` (default 1) of `metric` (default `requests`) for a valid key; `cost: 0` checks without metering or consuming limits. IP and origin restrictions are checked against `ip` and `origin` when given (what your service saw), else against this request.
+         * @description Always 200 with `valid` and `code`. Applies the verified key's rate limits and quota as a direct call would, and meters `cost` (default 1) of `metric` (default `requests`) for a valid key; `cost: 0` checks without metering or consuming limits. IP and origin restrictions are checked against `ip` and `origin` when given (what your service saw), else against this request.
          *
          *     **Required scopes:** `keys:verify`. Key kinds: `admin`.
          */
@@ -444,7 +443,7 @@ export interface paths {
         put?: never;
         /**
          * Report metered usage: up to 1000 events
-         * @description Each event is validated and de-duplicated on its own, and the answer lists, per event, `accepted`, `duplicate` (same idempotencyKey and content seen before: not counted again) or `rejected` with a code (`VALIDATION_FAILED`, `CONFLICT` for the same key with other content, `PERIOD_CLOSED`). Accepted events are committed before the answer. A 4xx is answered only for a bad envelope.
+         * @description Each event is validated and de-duplicated on its own, and the answer lists, per event, `accepted`, `duplicate` (same idempotencyKey and content seen before: not counted again) or `rejected` with a code (`VALIDATION_FAILED`, `CONFLICT` for the same key with other content, `PERIOD_CLOSED`, `QUOTA_EXCEEDED` past the quota of the plan). Accepted events are committed before the answer. A 4xx is answered only for a bad envelope.
          *
          *     **Required scopes:** `usage:write`. Key kinds: `secret`, `publishable`.
          */
@@ -464,7 +463,7 @@ export interface paths {
         };
         /**
          * The calling consumer's usage over [from, to)
-         * @description All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 300,000 stored usage rows (one per consumer, key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric).
+         * @description All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet.
          *
          *     **Required scopes:** `usage:read`. Key kinds: `secret`, `publishable`.
          */
@@ -486,33 +485,11 @@ export interface paths {
         };
         /**
          * Usage over [from, to), of one consumer or of all
-         * @description Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 300,000 stored usage rows (one per consumer, key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric, or name a consumer). Without consumerId the range is read from an index on the time bucket, so its cost follows the usage rows in the range, not the size of the table.
+         * @description Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet.
          *
          *     **Required scopes:** `usage:read`. Key kinds: `admin`.
          */
         get: operations["getUsage"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/usage/outcomes": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Requests made with keys over [from, to), split by outcome
-         * @description Per key, or all keys of a consumer, or all keys: `VALID` counts the requests every guard admitted (the `requests` usage metric, whatever the handler then answered); the other outcomes count requests refused with a known key — revoked or expired (401), suspended consumer, IP, origin or missing scope (403), rate limit or quota (429), and `POST /v1/keys/verify` answers that refuse the verified key for the same reasons (except with `cost: 0`). Refusals are never billed. Requests with an unknown or malformed key belong to no key and are not counted here. Admin keys are not metered, so they have no `VALID` series. Counts are written about once per flush interval (1 s by default).
-         *
-         *     **Required scopes:** `usage:read`. Key kinds: `admin`.
-         */
-        get: operations["getKeyOutcomes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -530,9 +507,7 @@ export interface paths {
         };
         /**
          * Overview: consumers and keys by status, requests in the last 24 hours, top consumers, keys expiring or unused
-         * @description Bounded work: the request counts and the top 10 consumers read only the usage rows of the last 24 hours, through an index on the time bucket (about 720,000 index entries for 10,000 consumers with three metrics reported hourly, whatever the age of the data kept); key counts are one grouped pass over the keys; the expiring and unused lists name at most 100 keys each, with their full count.
-         *
-         *     **Required scopes:** `usage:read`. Key kinds: `admin`.
+         * @description **Required scopes:** `usage:read`. Key kinds: `admin`.
          */
         get: operations["getStats"];
         put?: never;
@@ -550,7 +525,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers */
+        /**
+         * Liveness: the process answers
+         * @description For an orchestrator's liveness probe; checks nothing else.
+         */
         get: operations["healthLive"];
         put?: never;
         post?: never;
@@ -567,7 +545,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers (503 if not); Redis is reported but never fails readiness */
+        /**
+         * Readiness: the database answers (503 if not); Redis is reported but never fails readiness
+         * @description For a load balancer or readiness probe: 503 while the database does not answer. Without Redis the service runs on local limits, so Redis shows as degraded and readiness stays 200.
+         */
         get: operations["healthReady"];
         put?: never;
         post?: never;
@@ -584,7 +565,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Connectivity check, no key needed */
+        /**
+         * Connectivity check, no key needed
+         * @description Answers without authentication, rate limiting or a database read.
+         */
         get: operations["ping"];
         put?: never;
         post?: never;
@@ -798,215 +782,16 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/admin/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Who am I: the calling admin key and its scopes
-         * @description **Required scopes:** none beyond a valid key. Key kinds: `admin`.
-         */
-        get: operations["getAdminMe"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/webhook-endpoints": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List webhook endpoints, newest first
-         * @description **Required scopes:** `webhooks:read`. Key kinds: `admin`.
-         */
-        get: operations["listWebhookEndpoints"];
-        put?: never;
-        /**
-         * Subscribe an endpoint to events
-         * @description The URL must be https:// and must not resolve to a private, loopback or link-local address (unless the server runs with WEBHOOK_ALLOW_PRIVATE_TARGETS=true). The signing secret is returned only in this answer.
-         *
-         *     **Required scopes:** `webhooks:write`. Key kinds: `admin`.
-         */
-        post: operations["createWebhookEndpoint"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/webhook-endpoints/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a webhook endpoint
-         * @description **Required scopes:** `webhooks:read`. Key kinds: `admin`.
-         */
-        get: operations["getWebhookEndpoint"];
-        put?: never;
-        post?: never;
-        /**
-         * Delete a webhook endpoint and its delivery log
-         * @description **Required scopes:** `webhooks:write`. Key kinds: `admin`.
-         */
-        delete: operations["deleteWebhookEndpoint"];
-        options?: never;
-        head?: never;
-        /**
-         * Change a webhook endpoint
-         * @description Disabling cancels its pending deliveries; enabling clears its failure record.
-         *
-         *     **Required scopes:** `webhooks:write`. Key kinds: `admin`.
-         */
-        patch: operations["updateWebhookEndpoint"];
-        trace?: never;
-    };
-    "/v1/admin/webhook-endpoints/{id}/rotate-secret": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Replace the signing secret
-         * @description The new secret is returned only in this answer. For 24 hours deliveries carry two signatures (new and previous secret) in `webhook-signature`, so receivers can switch without rejecting anything.
-         *
-         *     **Required scopes:** `webhooks:write`. Key kinds: `admin`.
-         */
-        post: operations["rotateWebhookEndpointSecret"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/webhook-endpoints/{id}/test": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Send a webhook.test event to this endpoint
-         * @description Answers with the queued delivery; follow it with getWebhookDelivery.
-         *
-         *     **Required scopes:** `webhooks:write`. Key kinds: `admin`.
-         */
-        post: operations["testWebhookEndpoint"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/webhook-endpoints/{id}/deliveries": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * An endpoint's deliveries, newest first, with every attempt
-         * @description **Required scopes:** `webhooks:read`. Key kinds: `admin`.
-         */
-        get: operations["listWebhookDeliveries"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/webhook-endpoints/{id}/deliveries/{deliveryId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a delivery with every attempt
-         * @description **Required scopes:** `webhooks:read`. Key kinds: `admin`.
-         */
-        get: operations["getWebhookDelivery"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/webhook-endpoints/{id}/deliveries/{deliveryId}/retry": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Attempt a delivery again now
-         * @description Works in any state (a failed delivery gets one more attempt). Refused while the delivery is being attempted or its endpoint is disabled.
-         *
-         *     **Required scopes:** `webhooks:write`. Key kinds: `admin`.
-         */
-        post: operations["retryWebhookDelivery"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/keys/leaked": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Revoke a key found in the wild, by its plaintext
-         * @description For secret scanners and incident response. Revokes the key (if it is not revoked yet), records where it was reported in the audit log, and sends `key.leaked` (and `key.revoked` the first time). Reporting a revoked key again records the new report.
-         *
-         *     **Required scopes:** `keys:write`. Key kinds: `admin`.
-         */
-        post: operations["reportLeakedKey"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AuditEntryDto: {
+            /**
+             * @description Position in the chain; entries are hashed in this order.
+             * @example 42
+             */
+            seq: number;
             /**
              * @description State before the change (null for creations).
              * @example {
@@ -1026,10 +811,10 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
-             * @description Position in the chain; entries are hashed in this order.
-             * @example 42
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
              */
-            seq: number;
+            at: string;
             /** @example aud_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
             /**
@@ -1056,8 +841,6 @@ export interface components {
              * @example req_8f3c0d2b9a1e4c7f
              */
             requestId: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            at: string;
             /**
              * @description Hash of the previous entry (64 zeros for the first).
              * @example 9f2c…
@@ -1074,79 +857,32 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
         };
-        FieldErrorDto: {
-            /** @example scopes[0] */
-            field: string;
-            /** @example must match resource:action */
-            message: string;
-        };
-        ErrorResponseDto: {
-            /**
-             * @description Stable error code.
-             * @example RATE_LIMIT_EXCEEDED
-             * @enum {string}
-             */
-            error: "MISSING_API_KEY" | "INVALID_API_KEY" | "KEY_EXPIRED" | "KEY_REVOKED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED" | "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "PERIOD_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
-            /**
-             * @description Human-readable explanation.
-             * @example Too many requests, please try again later
-             */
-            message: string;
-            /**
-             * @description HTTP status, repeated.
-             * @example 429
-             */
-            statusCode: number;
-            /**
-             * @description The request id, also in the X-Request-Id header.
-             * @example req_8f3c0d2b9a1e4c7f
-             */
-            requestId: string;
-            /**
-             * @description Seconds to wait before retrying (429 and 503 only).
-             * @example 60
-             */
-            retryAfter?: number;
-            /** @description Per-field problems (VALIDATION_FAILED only). */
-            details?: components["schemas"]["FieldErrorDto"][];
-        };
-        AuditChainBreakDto: {
-            /**
-             * @description The entry that fails the check (for a cut-off tail: the last entry left).
-             * @example aud_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string | null;
-            /** @example 42 */
-            seq: number;
-            /** @example stored after differs from the hashed canonical text */
-            reason: string;
-        };
         AuditVerificationDto: {
+            /**
+             * @description Entries found intact before the first problem (all of them when valid).
+             * @example 1204
+             */
+            checked: number;
+            /** @description Null when valid. */
+            firstInvalid: components["schemas"]["AuditChainBreakDto"] | (never | null);
             /**
              * @description True when every entry links to the one before it and matches its hash.
              * @example true
              */
             valid: boolean;
             /**
-             * @description Entries found intact, from the start of the log, before the first problem or the end of this page.
-             * @example 1204
-             */
-            checked: number;
-            /** @description Null when valid. */
-            firstInvalid: components["schemas"]["AuditChainBreakDto"] | null;
-            /**
-             * @description Hash of the last entry checked (on the last page: of the whole log). Keep it outside the database (a ticket, your log pipeline): rewriting
+             * @description Hash of the last entry checked. Keep it outside the database (a ticket, your log pipeline): rewriting
              *     any entry means recomputing every later hash, so the entry that had this hash would no longer have it.
              * @example 4b1a…
              */
             headHash: string;
-            /**
-             * @description Set when the log goes on past this request's `limit`: pass it as `cursor` to check the next entries.
-             *     Null when the check reached the end of the log (and compared it with the chain head) or found a problem.
-             */
-            nextCursor: string | null;
         };
         CreateConsumerDto: {
+            /**
+             * @description Day of the month (1-28) on which billing periods start.
+             * @example 1
+             */
+            billingAnchorDay?: number;
             /** @example Acme Corp */
             name: string;
             /**
@@ -1168,13 +904,23 @@ export interface components {
              * @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv
              */
             planId?: string | null;
-            /**
-             * @description Day of the month (1-28) on which billing periods start.
-             * @example 1
-             */
-            billingAnchorDay?: number;
         };
         ConsumerDto: {
+            /**
+             * @description Day of the month (1-28) on which billing periods start, UTC.
+             * @example 1
+             */
+            billingAnchorDay: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            updatedAt: string;
             /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
             /** @example Acme Corp */
@@ -1199,15 +945,6 @@ export interface components {
             status: "active" | "suspended";
             /** @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             planId: string | null;
-            /**
-             * @description Day of the month (1-28) on which billing periods start, UTC.
-             * @example 1
-             */
-            billingAnchorDay: number;
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
-            /** @example 2026-11-22T10:00:00.000Z */
-            updatedAt: string;
         };
         ConsumerPageDto: {
             data: components["schemas"]["ConsumerDto"][];
@@ -1215,6 +952,11 @@ export interface components {
             nextCursor: string | null;
         };
         UpdateConsumerDto: {
+            /**
+             * @description Day of the month (1-28) on which billing periods start.
+             * @example 1
+             */
+            billingAnchorDay?: number;
             /** @example Acme Corp */
             name?: string;
             /**
@@ -1236,15 +978,8 @@ export interface components {
              * @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv
              */
             planId?: string | null;
-            /**
-             * @description Day of the month (1-28) on which billing periods start.
-             * @example 1
-             */
-            billingAnchorDay?: number;
         };
         RateLimitRuleDto: {
-            /** @example per-minute */
-            name: string;
             /**
              * @description Requests allowed per window.
              * @example 1000
@@ -1255,14 +990,16 @@ export interface components {
              * @example 60
              */
             windowSeconds: number;
+            /** @example per-minute */
+            name: string;
         };
-        CreateKeyDto: {
+        CreateConsumerKeyDto: {
             /**
-             * @description `secret` (server side, default under a consumer), `publishable` (browser/mobile) or `admin` (default under /admin/admin-keys).
-             * @example secret
-             * @enum {string}
+             * Format: date-time
+             * @description When the key stops working (ISO-8601, in the future).
+             * @example 2027-01-01T00:00:00.000Z
              */
-            kind?: "admin" | "secret" | "publishable";
+            expiresAt?: string | null;
             /** @example production backend */
             name: string;
             /**
@@ -1271,19 +1008,6 @@ export interface components {
              * @enum {string}
              */
             environment?: "live" | "test";
-            /**
-             * @description What the key may do: `resource:action`, `resource:*` or `*`.
-             * @example [
-             *       "usage:read",
-             *       "usage:write"
-             *     ]
-             */
-            scopes: string[];
-            /**
-             * @description When the key stops working (ISO-8601, in the future).
-             * @example 2027-01-01T00:00:00.000Z
-             */
-            expiresAt?: string | null;
             /**
              * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
              * @example [
@@ -1310,8 +1034,39 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description `secret` (server side, the default) or `publishable` (browser/mobile; needs allowedOrigins).
+             * @example secret
+             * @enum {string}
+             */
+            kind?: "secret" | "publishable";
+            /**
+             * @description Secret keys: `usage:read`, `usage:write`, `billing:read`, `keys:read`, `keys:write` (or `usage:*`, `billing:*`,
+             *     `keys:*`) and your own `resource:action` scopes, never `*`. Publishable keys: `usage:write` and your own scopes.
+             *     A consumer key creating a key grants at most its own scopes.
+             * @example [
+             *       "usage:read",
+             *       "usage:write"
+             *     ]
+             */
+            scopes: string[];
         };
         CreatedApiKeyDto: {
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /**
+             * Format: date-time
+             * @description Updated within a few seconds of use.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            lastUsedAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
             /**
              * @description The plaintext key. Shown once, here; store it now.
              * @example tg_live_3xK9pQ2mZt9aK3LpQw7RvB8nC1dE5fG7hJ0kL2
@@ -1348,13 +1103,6 @@ export interface components {
              *     ]
              */
             scopes: string[];
-            expiresAt: string | null;
-            revokedAt: string | null;
-            /**
-             * @description Updated within a few seconds of use.
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            lastUsedAt: string | null;
             /** @example [] */
             allowedIps: string[];
             /** @example [] */
@@ -1366,10 +1114,23 @@ export interface components {
             };
             /** @description The key this one replaced by rotation. */
             rotatedFromId: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
         };
         ApiKeyDto: {
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /**
+             * Format: date-time
+             * @description Updated within a few seconds of use.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            lastUsedAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
             /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
             /**
@@ -1401,13 +1162,6 @@ export interface components {
              *     ]
              */
             scopes: string[];
-            expiresAt: string | null;
-            revokedAt: string | null;
-            /**
-             * @description Updated within a few seconds of use.
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            lastUsedAt: string | null;
             /** @example [] */
             allowedIps: string[];
             /** @example [] */
@@ -1419,8 +1173,6 @@ export interface components {
             };
             /** @description The key this one replaced by rotation. */
             rotatedFromId: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
         };
         ApiKeyPageDto: {
             data: components["schemas"]["ApiKeyDto"][];
@@ -1428,21 +1180,24 @@ export interface components {
             nextCursor: string | null;
         };
         UpdateKeyDto: {
+            /**
+             * Format: date-time
+             * @description When the key stops working (ISO-8601, in the future).
+             * @example 2027-01-01T00:00:00.000Z
+             */
+            expiresAt?: string | null;
             /** @example production backend */
             name?: string;
             /**
-             * @description What the key may do: `resource:action`, `resource:*` or `*`.
+             * @description What the key may do, `resource:action` or `resource:*`, within the caller's own scopes. Admin keys may hold
+             *     `*`; secret keys `usage:read|write`, `billing:read`, `keys:read|write` (or `usage:*`, …) and your own scopes;
+             *     publishable keys `usage:write` and your own scopes.
              * @example [
              *       "usage:read",
              *       "usage:write"
              *     ]
              */
             scopes?: string[];
-            /**
-             * @description When the key stops working (ISO-8601, in the future).
-             * @example 2027-01-01T00:00:00.000Z
-             */
-            expiresAt?: string | null;
             /**
              * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
              * @example [
@@ -1477,9 +1232,64 @@ export interface components {
              */
             gracePeriodSeconds?: number;
         };
-        RateLimitStateDto: {
-            /** @example default */
+        CreateAdminKeyDto: {
+            /**
+             * Format: date-time
+             * @description When the key stops working (ISO-8601, in the future).
+             * @example 2027-01-01T00:00:00.000Z
+             */
+            expiresAt?: string | null;
+            /** @example production backend */
             name: string;
+            /**
+             * @description `test` keys work like `live` ones but their usage stays out of invoices and exports.
+             * @example live
+             * @enum {string}
+             */
+            environment?: "live" | "test";
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[];
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[];
+            /** @description Limits for this key alone, on top of the plan's. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Always `admin` (the default).
+             * @example admin
+             * @enum {string}
+             */
+            kind?: "admin";
+            /**
+             * @description Admin scopes (`consumers:read`, `keys:write`, …), `resource:*`, `*`, or your own `resource:action` scopes for
+             *     upstream services that verify keys; at most the caller's own scopes.
+             * @example [
+             *       "consumers:read",
+             *       "keys:verify"
+             *     ]
+             */
+            scopes: string[];
+        };
+        RateLimitStateDto: {
             /** @example 1000 */
             limit: number;
             /** @example 999 */
@@ -1489,10 +1299,10 @@ export interface components {
              * @example 42
              */
             reset: number;
+            /** @example default */
+            name: string;
         };
         QuotaStateDto: {
-            /** @example requests */
-            metric: string;
             /** @example 100000 */
             limit: number;
             /** @example 4521 */
@@ -1500,10 +1310,13 @@ export interface components {
             /** @example 95479 */
             remaining: number;
             /**
+             * Format: date-time
              * @description End of the billing period the quota belongs to.
              * @example 2026-12-01T00:00:00.000Z
              */
             periodEnd: string;
+            /** @example requests */
+            metric: string;
         };
         MeDto: {
             key: components["schemas"]["ApiKeyDto"];
@@ -1514,6 +1327,11 @@ export interface components {
             quotas: components["schemas"]["QuotaStateDto"][];
         };
         VerifyKeyDto: {
+            /**
+             * @description Units to meter; 0 checks without metering or consuming limits.
+             * @example 1
+             */
+            cost?: number;
             /**
              * @description The key presented to your service.
              * @example tg_live_3xK9pQ2mZt9aK3LpQw7RvB8nC1dE5fG7hJ0kL2
@@ -1532,11 +1350,6 @@ export interface components {
              */
             metric?: string;
             /**
-             * @description Units to meter; 0 checks without metering or consuming limits.
-             * @example 1
-             */
-            cost?: number;
-            /**
              * @description The address of the client that presented the key, for the key's IP allowlist; defaults to this request's address.
              * @example 203.0.113.7
              */
@@ -1548,13 +1361,18 @@ export interface components {
             origin?: string;
         };
         VerifyKeyResponseDto: {
-            /** @example true */
-            valid: boolean;
             /**
              * @description VALID, or the error code a direct call with this key would get.
              * @example VALID
+             * @enum {string}
              */
-            code: Record<string, never>;
+            code: "VALID" | "MISSING_API_KEY" | "INVALID_API_KEY" | "KEY_EXPIRED" | "KEY_REVOKED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED" | "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "PERIOD_CLOSED" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** @description The quota of the metered metric, when the plan has one; null otherwise. */
+            quota: components["schemas"]["QuotaStateDto"] | (never | null);
+            /** @example true */
+            valid: boolean;
             /**
              * @description Null when the key is unknown.
              * @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv
@@ -1569,10 +1387,7 @@ export interface components {
              *     ]
              */
             scopes: string[];
-            expiresAt: string | null;
             rateLimits: components["schemas"]["RateLimitStateDto"][];
-            /** @description The quota of the metered metric, when the plan has one. */
-            quota: components["schemas"]["QuotaStateDto"] | null;
         };
         UsageEventDto: {
             /** @example tokens */
@@ -1584,8 +1399,7 @@ export interface components {
             quantity: number;
             /**
              * Format: date-time
-             * @description When the usage happened; defaults to now. At most 5 minutes ahead, not before the backfill window (USAGE_BACKFILL_DAYS), and not inside a closed billing period.
-             * @example 2026-01-31T12:00:00.000Z
+             * @description When the usage happened; defaults to now (the examples leave it out: a fixed time would fall outside the accepted window). At most 5 minutes ahead, not before the backfill window (USAGE_BACKFILL_DAYS), and not inside a closed billing period.
              */
             timestamp?: string;
             /**
@@ -1611,21 +1425,21 @@ export interface components {
              * @example CONFLICT
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "CONFLICT" | "PERIOD_CLOSED";
+            code: "VALIDATION_FAILED" | "CONFLICT" | "PERIOD_CLOSED" | "QUOTA_EXCEEDED";
             /** @example idempotencyKey was already used for an event with different content */
             message: string;
         };
         UsageEventResultDto: {
             /**
-             * @example accepted
-             * @enum {string}
-             */
-            status: "accepted" | "duplicate" | "rejected";
-            /**
              * @description Position of the event in the request.
              * @example 0
              */
             index: number;
+            /**
+             * @example accepted
+             * @enum {string}
+             */
+            status: "accepted" | "duplicate" | "rejected";
             /**
              * @description As sent; null when it was not a string.
              * @example chat-7f3a9c-completion-1
@@ -1640,6 +1454,7 @@ export interface components {
         };
         UsagePointDto: {
             /**
+             * Format: date-time
              * @description Start of the UTC bucket.
              * @example 2026-01-01T00:00:00.000Z
              */
@@ -1664,10 +1479,10 @@ export interface components {
             points: components["schemas"]["UsagePointDto"][];
         };
         UsageTotalDto: {
-            /** @example requests */
-            metric: string;
             /** @example 45210 */
             quantity: number;
+            /** @example requests */
+            metric: string;
         };
         UsageReportDto: {
             /**
@@ -1678,41 +1493,6 @@ export interface components {
             series: components["schemas"]["UsageSeriesDto"][];
             /** @description Per metric, over the whole range. */
             totals: components["schemas"]["UsageTotalDto"][];
-        };
-        /**
-         * @description `VALID`: admitted by every guard (the `requests` usage metric); otherwise the error code the request was refused with.
-         * @enum {string}
-         */
-        KeyOutcome: "VALID" | "KEY_REVOKED" | "KEY_EXPIRED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED";
-        KeyOutcomeSeriesDto: {
-            /**
-             * @description `VALID`: admitted by every guard (the `requests` usage metric); otherwise the error code the request was refused with.
-             * @example VALID
-             */
-            outcome: components["schemas"]["KeyOutcome"];
-            /**
-             * @description With groupBy=key.
-             * @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            keyId?: string;
-            /** @description Buckets with requests, oldest first; buckets without any are left out. */
-            points: components["schemas"]["UsagePointDto"][];
-        };
-        KeyOutcomeTotalDto: {
-            /** @example RATE_LIMIT_EXCEEDED */
-            outcome: components["schemas"]["KeyOutcome"];
-            /** @example 42 */
-            quantity: number;
-        };
-        KeyOutcomesReportDto: {
-            /**
-             * @example hour
-             * @enum {string}
-             */
-            granularity: "minute" | "hour" | "day" | "month";
-            series: components["schemas"]["KeyOutcomeSeriesDto"][];
-            /** @description Per outcome, over the whole range. */
-            totals: components["schemas"]["KeyOutcomeTotalDto"][];
         };
         ConsumerCountsDto: {
             /** @example 120 */
@@ -1742,9 +1522,6 @@ export interface components {
             publishable: components["schemas"]["KeyStatusCountsDto"];
         };
         KeyCountsDto: {
-            /** @example 283 */
-            total: number;
-            byKind: components["schemas"]["KeysByKindDto"];
             /**
              * @description Neither revoked nor expired.
              * @example 240
@@ -1757,6 +1534,9 @@ export interface components {
              * @example 12
              */
             expired: number;
+            /** @example 283 */
+            total: number;
+            byKind: components["schemas"]["KeysByKindDto"];
         };
         RequestCountsDto: {
             /**
@@ -1770,19 +1550,31 @@ export interface components {
             test: number;
         };
         TopConsumerDto: {
+            /**
+             * @description Metered requests in the last 24 hours.
+             * @example 912000
+             */
+            requests: number;
             /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             consumerId: string;
             /** @example Acme Corp */
             name: string | null;
             /** @example acct_4421 */
             externalId: string | null;
-            /**
-             * @description Metered requests in the last 24 hours.
-             * @example 912000
-             */
-            requests: number;
         };
         KeySummaryDto: {
+            /**
+             * Format: date-time
+             * @example 2026-11-29T10:00:00.000Z
+             */
+            expiresAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-08-01T10:00:00.000Z
+             */
+            createdAt: string;
             /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
             /**
@@ -1796,11 +1588,6 @@ export interface components {
             name: string;
             /** @example tg_live_3xK9 */
             start: string;
-            /** @example 2026-11-29T10:00:00.000Z */
-            expiresAt: string | null;
-            lastUsedAt: string | null;
-            /** @example 2026-08-01T10:00:00.000Z */
-            createdAt: string;
         };
         KeyListSummaryDto: {
             /**
@@ -1810,21 +1597,11 @@ export interface components {
             count: number;
             keys: components["schemas"]["KeySummaryDto"][];
         };
-        FailingWebhookEndpointDto: {
-            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /** @example https://hooks.example.com/tollgate */
-            url: string;
-            /** @example true */
-            enabled: boolean;
+        StatsDto: {
             /**
-             * @description Since when every attempt has failed.
+             * Format: date-time
              * @example 2026-11-22T10:00:00.000Z
              */
-            failingSince: string | null;
-        };
-        StatsDto: {
-            /** @example 2026-11-22T10:00:00.000Z */
             generatedAt: string;
             consumers: components["schemas"]["ConsumerCountsDto"];
             keys: components["schemas"]["KeyCountsDto"];
@@ -1836,8 +1613,6 @@ export interface components {
             keysExpiringSoon: components["schemas"]["KeyListSummaryDto"];
             /** @description Active keys not used for 90 days (or never used and created more than 90 days ago), least recently used first. */
             keysUnused: components["schemas"]["KeyListSummaryDto"];
-            /** @description Webhook endpoints failing now, or disabled after failing for 3 days (100 at most, longest failing first). */
-            webhookEndpointsFailing: components["schemas"]["FailingWebhookEndpointDto"][];
         };
         PingDto: {
             /** @example ok */
@@ -1855,78 +1630,28 @@ export interface components {
             environment: "live" | "test";
         };
         QuotaRuleDto: {
-            /** @example requests */
-            metric: string;
             /**
              * @description Units allowed per period; 0 blocks the metric.
              * @example 1000000
              */
             limit: number;
+            /** @example requests */
+            metric: string;
             /**
              * @description Quotas count per billing period, which is monthly.
              * @example month
              * @enum {string}
              */
             period: "month";
-            /**
-             * @description Percentages of the limit at which a `quota.threshold` webhook is sent, each once per period; default [80, 100].
-             * @example [
-             *       80,
-             *       100
-             *     ]
-             */
-            thresholds?: number[];
-        };
-        TierDto: {
-            /**
-             * @description Inclusive upper bound of billable units in this tier; null on the last tier only.
-             * @example 1000
-             */
-            upTo: number | null;
-            /**
-             * @description Decimal string in major units of the plan's currency.
-             * @example 0.01
-             */
-            unitPrice: string;
-            /**
-             * @description Charged once when any unit falls in this tier.
-             * @example 2.00
-             */
-            flatFee?: string;
-        };
-        PriceDto: {
-            /** @example requests */
-            metric: string;
-            /**
-             * @description `per_unit`, `package`, `graduated` or `volume`.
-             * @example per_unit
-             * @enum {string}
-             */
-            model: "per_unit" | "package" | "graduated" | "volume";
-            /**
-             * @description per_unit: decimal string in major units.
-             * @example 0.0004
-             */
-            unitPrice?: string;
-            /**
-             * @description package: units per package; every started package is charged.
-             * @example 1000
-             */
-            packageSize?: number;
-            /**
-             * @description package: price of one package.
-             * @example 5.00
-             */
-            packagePrice?: string;
-            /** @description graduated and volume: tiers with strictly increasing `upTo`, the last one null. */
-            tiers?: components["schemas"]["TierDto"][];
-            /**
-             * @description Units free of charge each period; they come off first.
-             * @example 10000
-             */
-            includedUnits?: number;
         };
         CreatePlanDto: {
+            /**
+             * @description Charged every period, in minor units of the currency (cents for USD, yen for JPY).
+             * @example 4900
+             */
+            baseFeeMinor?: number;
+            /** @description One price per metric; see docs/billing.md for the four models. */
+            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[];
             /** @example Pro */
             name: string;
             /**
@@ -1934,17 +1659,10 @@ export interface components {
              * @example USD
              */
             currency: string;
-            /**
-             * @description Charged every period, in minor units of the currency (cents for USD, yen for JPY).
-             * @example 4900
-             */
-            baseFeeMinor?: number;
             /** @description Limits shared by all keys of a consumer on this plan. */
             rateLimits?: components["schemas"]["RateLimitRuleDto"][];
             /** @description Hard caps per billing period. */
             quotas?: components["schemas"]["QuotaRuleDto"][];
-            /** @description One price per metric; see docs/billing.md for the four models. */
-            prices?: components["schemas"]["PriceDto"][];
             /**
              * @description Free-form JSON object, at most 8 KiB.
              * @example {
@@ -1956,28 +1674,35 @@ export interface components {
             };
         };
         PlanDto: {
+            /**
+             * @description In minor units.
+             * @example 4900
+             */
+            baseFeeMinor: number;
+            /** @description One price per metric, discriminated by `model`. */
+            prices: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[];
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            updatedAt: string;
             /** @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
             /** @example Pro */
             name: string;
             /** @example USD */
             currency: string;
-            /**
-             * @description In minor units.
-             * @example 4900
-             */
-            baseFeeMinor: number;
             rateLimits: components["schemas"]["RateLimitRuleDto"][];
             quotas: components["schemas"]["QuotaRuleDto"][];
-            prices: components["schemas"]["PriceDto"][];
             /** @example {} */
             metadata: {
                 [key: string]: unknown;
             };
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
-            /** @example 2026-11-22T10:00:00.000Z */
-            updatedAt: string;
         };
         PlanPageDto: {
             data: components["schemas"]["PlanDto"][];
@@ -1985,6 +1710,13 @@ export interface components {
             nextCursor: string | null;
         };
         UpdatePlanDto: {
+            /**
+             * @description Charged every period, in minor units of the currency (cents for USD, yen for JPY).
+             * @example 4900
+             */
+            baseFeeMinor?: number;
+            /** @description One price per metric; see docs/billing.md for the four models. */
+            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[];
             /** @example Pro */
             name?: string;
             /**
@@ -1992,17 +1724,10 @@ export interface components {
              * @example USD
              */
             currency?: string;
-            /**
-             * @description Charged every period, in minor units of the currency (cents for USD, yen for JPY).
-             * @example 4900
-             */
-            baseFeeMinor?: number;
             /** @description Limits shared by all keys of a consumer on this plan. */
             rateLimits?: components["schemas"]["RateLimitRuleDto"][];
             /** @description Hard caps per billing period. */
             quotas?: components["schemas"]["QuotaRuleDto"][];
-            /** @description One price per metric; see docs/billing.md for the four models. */
-            prices?: components["schemas"]["PriceDto"][];
             /**
              * @description Free-form JSON object, at most 8 KiB.
              * @example {
@@ -2012,18 +1737,6 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
-        };
-        PlanSnapshotDto: {
-            /** @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /** @example Pro */
-            name: string;
-            /** @example USD */
-            currency: string;
-            /** @example 4900 */
-            baseFeeMinor: number;
-            prices: components["schemas"]["PriceDto"][];
-            quotas: components["schemas"]["QuotaRuleDto"][];
         };
         TierBreakdownDto: {
             /** @example 5000 */
@@ -2045,16 +1758,6 @@ export interface components {
         };
         InvoiceLineDto: {
             /**
-             * @example usage
-             * @enum {string}
-             */
-            type: "usage" | "base_fee";
-            /**
-             * @description `base_fee` on the base fee line.
-             * @example requests
-             */
-            metric: string;
-            /**
              * @description Units billed for the period: its own usage plus `carriedIn`.
              * @example 25000
              */
@@ -2070,14 +1773,6 @@ export interface components {
              */
             billable: number;
             /**
-             * @description Decimal string in major units: the unit price (per_unit), the price of one package (package), the
-             *     price of the tier reached (volume), the base fee (base_fee); null for graduated (see `tiers`).
-             * @example 0.0004
-             */
-            unitPrice: string | null;
-            /** @description graduated and volume lines: the tiers that received units. */
-            tiers?: components["schemas"]["TierBreakdownDto"][];
-            /**
              * @description The line rounded once, half-up, to the currency's minor unit.
              * @example 600
              */
@@ -2088,8 +1783,41 @@ export interface components {
              * @example 0
              */
             carriedIn?: number;
+            /**
+             * @example usage
+             * @enum {string}
+             */
+            type: "usage" | "base_fee";
+            /**
+             * @description `base_fee` on the base fee line.
+             * @example requests
+             */
+            metric: string;
+            /**
+             * @description Decimal string in major units: the unit price (per_unit), the price of one package (package), the
+             *     price of the tier reached (volume), the base fee (base_fee); null for graduated (see `tiers`).
+             * @example 0.0004
+             */
+            unitPrice: string | null;
+            /** @description graduated and volume lines: the tiers that received units. */
+            tiers?: components["schemas"]["TierBreakdownDto"][];
         };
         InvoiceDto: {
+            /**
+             * Format: date-time
+             * @example 2026-11-01T00:00:00.000Z
+             */
+            periodStart: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T00:00:00.000Z
+             */
+            periodEnd: string;
+            /**
+             * @description Sum of the lines' amountMinor.
+             * @example 5500
+             */
+            totalMinor: number;
             /**
              * @description Null for an estimate.
              * @example inv_01JD5X3V8Q2mZt9aK3LpQw7Rv
@@ -2104,37 +1832,40 @@ export interface components {
              * @example USD
              */
             currency: string | null;
-            /** @example 2026-11-01T00:00:00.000Z */
-            periodStart: string;
-            /** @example 2026-12-01T00:00:00.000Z */
-            periodEnd: string;
             /**
              * @example closed
              * @enum {string}
              */
             status: "open" | "closed";
             lines: components["schemas"]["InvoiceLineDto"][];
-            /**
-             * @description Sum of the lines' amountMinor.
-             * @example 5500
-             */
-            totalMinor: number;
         };
         BillingPeriodDto: {
-            /** @example per_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            consumerId: string;
             /**
+             * Format: date-time
              * @description Inclusive, UTC.
              * @example 2026-11-01T00:00:00.000Z
              */
             start: string;
             /**
+             * Format: date-time
              * @description Exclusive, UTC.
              * @example 2026-12-01T00:00:00.000Z
              */
             end: string;
+            /** @description Null: the consumer had no plan when the period opened, and is billed nothing for it. */
+            plan: components["schemas"]["PlanSnapshotDto"] | (never | null);
+            /** Format: date-time */
+            closedAt: string | null;
+            /**
+             * Format: date-time
+             * @description When the period was opened.
+             * @example 2026-11-01T00:00:05.000Z
+             */
+            createdAt: string;
+            /** @example per_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            consumerId: string;
             /**
              * @example open
              * @enum {string}
@@ -2142,14 +1873,6 @@ export interface components {
             status: "open" | "closed";
             /** @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             planId: string | null;
-            /** @description Null: the consumer had no plan when the period opened, and is billed nothing for it. */
-            plan: components["schemas"]["PlanSnapshotDto"] | null;
-            closedAt: string | null;
-            /**
-             * @description When the period was opened.
-             * @example 2026-11-01T00:00:05.000Z
-             */
-            createdAt: string;
             /** @description The invoice of a closed period, or the live estimate of an open one (`id` null, `status` open). */
             invoice: components["schemas"]["InvoiceDto"];
         };
@@ -2159,34 +1882,40 @@ export interface components {
             nextCursor: string | null;
         };
         ExportRowDto: {
-            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            consumerId: string;
-            /** @example acme-42 */
-            externalId: string | null;
-            /** @example per_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            periodId: string;
-            /** @example 2026-11-01T00:00:00.000Z */
-            periodStart: string;
-            /** @example 2026-12-01T00:00:00.000Z */
-            periodEnd: string;
             /**
-             * @description The metric, or `base_fee` for the base fee row.
-             * @example requests
+             * Format: date-time
+             * @example 2026-11-01T00:00:00.000Z
              */
-            metric: string;
+            periodStart: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T00:00:00.000Z
+             */
+            periodEnd: string;
             /** @example 120000 */
             quantity: number;
             /** @example 10000 */
             included: number;
             /** @example 110000 */
             billable: number;
+            /** @example 4400 */
+            amountMinor: number;
+            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            consumerId: string;
+            /** @example acme-42 */
+            externalId: string | null;
+            /** @example per_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            periodId: string;
+            /**
+             * @description The metric, or `base_fee` for the base fee row.
+             * @example requests
+             */
+            metric: string;
             /**
              * @description Decimal string in major units; null for graduated prices.
              * @example 0.0004
              */
             unitPrice: string | null;
-            /** @example 4400 */
-            amountMinor: number;
             /** @example USD */
             currency: string | null;
             /**
@@ -2205,745 +1934,179 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
         };
-        AdminMeDto: {
+        FieldErrorDto: {
+            /** @example scopes[0] */
+            field: string;
+            /** @example must match resource:action */
+            message: string;
+        };
+        ErrorResponseDto: {
             /**
-             * @example admin
+             * @description HTTP status, repeated.
+             * @example 429
+             */
+            statusCode: number;
+            /**
+             * @description Seconds to wait before retrying (429 and 503 only).
+             * @example 60
+             */
+            retryAfter?: number;
+            /**
+             * @description Stable error code.
+             * @example RATE_LIMIT_EXCEEDED
              * @enum {string}
              */
-            kind: "admin";
+            error: "MISSING_API_KEY" | "INVALID_API_KEY" | "KEY_EXPIRED" | "KEY_REVOKED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED" | "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "PERIOD_CLOSED" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
             /**
-             * @example live
-             * @enum {string}
+             * @description Human-readable explanation.
+             * @example Too many requests, please try again later
              */
-            environment: "live" | "test";
+            message: string;
             /**
-             * Format: date-time
-             * @example null
+             * @description The request id, also in the X-Request-Id header.
+             * @example req_8f3c0d2b9a1e4c7f
              */
-            expiresAt: string | null;
-            /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /** @example operations console */
-            name: string;
-            /**
-             * @description What the key may do; `*` and `resource:*` are wildcards.
-             * @example [
-             *       "consumers:read",
-             *       "keys:read",
-             *       "usage:read"
-             *     ]
-             */
-            scopes: string[];
+            requestId: string;
+            /** @description Per-field problems (VALIDATION_FAILED only). */
+            details?: components["schemas"]["FieldErrorDto"][];
         };
-        WebhookKeyDto: {
-            /**
-             * @example secret
-             * @enum {string}
-             */
-            kind: "admin" | "secret" | "publishable";
-            /**
-             * @example live
-             * @enum {string}
-             */
-            environment: "live" | "test";
-            /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            consumerId: string | null;
-            /** @example production backend */
-            name: string;
-            /** @example tg_live_3xK9 */
-            start: string;
-            /**
-             * @example [
-             *       "usage:read"
-             *     ]
-             */
-            scopes: string[];
-            expiresAt: string | null;
-            revokedAt: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
-        };
-        KeyEventDataDto: {
-            key: components["schemas"]["WebhookKeyDto"];
-        };
-        /** @description A key was created. */
-        KeyCreatedEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "key.created";
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyEventDataDto"];
-        };
-        KeyRotatedDataDto: {
-            /** @description The rotated key, whose expiresAt is now the end of the grace period. */
-            key: components["schemas"]["WebhookKeyDto"];
-            /** @description The key that replaces it. */
-            newKey: components["schemas"]["WebhookKeyDto"];
-            /** @example 3600 */
-            gracePeriodSeconds: number;
-        };
-        /** @description A key was rotated: `newKey` replaces `key`, which works until the end of the grace period. */
-        KeyRotatedEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "key.rotated";
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyRotatedDataDto"];
-        };
-        KeyRevokedDataDto: {
-            /**
-             * @description `leaked` when revoked through a leak report.
-             * @example revoked
-             * @enum {string}
-             */
-            reason: "revoked" | "leaked";
-            key: components["schemas"]["WebhookKeyDto"];
-        };
-        /** @description A key was revoked (sent once per key). */
-        KeyRevokedEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "key.revoked";
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyRevokedDataDto"];
-        };
-        KeyExpiringDataDto: {
-            /**
-             * @description Which notice this is: 7 days or 1 day before expiresAt.
-             * @example 7d
-             * @enum {string}
-             */
-            within: "7d" | "1d";
-            key: components["schemas"]["WebhookKeyDto"];
-        };
-        /** @description A key expires within 7 days (`within: 7d`) or 1 day (`within: 1d`); each notice is sent once. */
-        KeyExpiringEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "key.expiring";
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyExpiringDataDto"];
-        };
-        KeyLeakedDataDto: {
-            key: components["schemas"]["WebhookKeyDto"];
-            /**
-             * @description Where the key was found, as the reporter said.
-             * @example github-secret-scanning
-             */
-            source: string | null;
-            /**
-             * @description The key had been revoked before this report.
-             * @example false
-             */
-            alreadyRevoked: boolean;
-            /** @example 2026-11-22T10:00:00.000Z */
-            reportedAt: string;
-        };
-        /** @description A key was reported as leaked (by its plaintext) and revoked. */
-        KeyLeakedEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "key.leaked";
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyLeakedDataDto"];
-        };
-        WebhookConsumerDto: {
-            /**
-             * @example active
-             * @enum {string}
-             */
-            status: "active" | "suspended";
-            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /** @example Acme Corp */
-            name: string;
-            /** @example acct_4421 */
-            externalId: string | null;
+        PlanSnapshotDto: {
+            /** @example 4900 */
+            baseFeeMinor: number;
+            prices: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[];
             /** @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            planId: string | null;
-            /**
-             * @example {
-             *       "tier": "gold"
-             *     }
-             */
-            metadata: {
-                [key: string]: unknown;
-            };
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
-        };
-        ConsumerEventDataDto: {
-            consumer: components["schemas"]["WebhookConsumerDto"];
-        };
-        /** @description A consumer was created. */
-        ConsumerCreatedEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
             id: string;
+            /** @example Pro */
+            name: string;
+            /** @example USD */
+            currency: string;
+            quotas: components["schemas"]["QuotaRuleDto"][];
+        };
+        AuditChainBreakDto: {
+            /** @example 42 */
+            seq: number;
+            /**
+             * @description The entry that fails the check (for a cut-off tail: the last entry left).
+             * @example aud_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            id: string | null;
+            /** @example stored after differs from the hashed canonical text */
+            reason: string;
+        };
+        PerUnitPriceDto: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            type: "consumer.created";
+            model: "per_unit";
             /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
+             * @description Units free of charge each period; they come off first.
+             * @example 10000
              */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["ConsumerEventDataDto"];
-        };
-        /** @description A consumer was suspended: all its keys are refused. */
-        ConsumerSuspendedEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "consumer.suspended";
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["ConsumerEventDataDto"];
-        };
-        /** @description A suspended consumer was resumed. */
-        ConsumerResumedEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "consumer.resumed";
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["ConsumerEventDataDto"];
-        };
-        QuotaThresholdDataDto: {
-            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            consumerId: string;
-            /**
-             * @description The key whose request crossed the threshold.
-             * @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            keyId: string;
+            includedUnits?: number;
             /** @example requests */
             metric: string;
             /**
-             * @description Percent of the limit.
-             * @example 80
+             * @description Decimal string in major units.
+             * @example 0.0004
              */
-            threshold: number;
-            /** @example 100000 */
-            limit: number;
-            /**
-             * @description Used in the period when the threshold was crossed.
-             * @example 80000
-             */
-            used: number;
-            /**
-             * @description When the period ends and the quota starts again.
-             * @example 2026-12-01T00:00:00.000Z
-             */
-            periodEnd: string;
+            unitPrice: string;
         };
-        /** @description A plan quota crossed one of its thresholds (default 80 % and 100 %); once per period and threshold. */
-        QuotaThresholdEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
+        PackagePriceDto: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            type: "quota.threshold";
+            model: "package";
             /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
+             * @description Units per package; every started package is charged.
+             * @example 1000
              */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["QuotaThresholdDataDto"];
+            packageSize: number;
+            /**
+             * @description Units free of charge each period; they come off first.
+             * @example 0
+             */
+            includedUnits?: number;
+            /** @example sms */
+            metric: string;
+            /**
+             * @description Price of one package, decimal string in major units.
+             * @example 5.00
+             */
+            packagePrice: string;
         };
-        RateLimitRuleStateDto: {
+        TierDto: {
             /**
-             * @description `consumer`: all keys of the consumer count together; `key`: this key alone.
-             * @example consumer
-             * @enum {string}
+             * @description Inclusive upper bound of billable units in this tier; null on the last tier only.
+             * @example 1000
              */
-            scope: "consumer" | "key";
-            /** @example default */
-            name: string;
-            /** @example 1000 */
-            limit: number;
-            /** @example 60 */
-            windowSeconds: number;
+            upTo: number | null;
+            /**
+             * @description Decimal string in major units of the plan's currency.
+             * @example 0.01
+             */
+            unitPrice: string;
+            /**
+             * @description Charged once when any unit falls in this tier.
+             * @example 2.00
+             */
+            flatFee?: string;
         };
-        RateLimitExceededDataDto: {
-            /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            keyId: string;
-            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            consumerId: string | null;
-            /** @description The limit that refused the request. */
-            limit: components["schemas"]["RateLimitRuleStateDto"];
-            /**
-             * @description When the window ends and requests are admitted again.
-             * @example 2026-11-22T10:01:00.000Z
-             */
-            windowEndsAt: string;
-        };
-        /** @description A key's first refused request (429) in a rate-limit window. */
-        RateLimitExceededEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
+        GraduatedPriceDto: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            type: "rate_limit.exceeded";
+            model: "graduated";
             /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
+             * @description Units free of charge each period; they come off first.
+             * @example 0
              */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["RateLimitExceededDataDto"];
+            includedUnits?: number;
+            /** @example tokens */
+            metric: string;
+            /** @description Tiers with strictly increasing `upTo`, the last one null. */
+            tiers: components["schemas"]["TierDto"][];
         };
-        InvoiceClosedDataDto: {
-            invoice: components["schemas"]["InvoiceDto"];
-        };
-        /** @description A billing period was closed; the invoice with its lines and total. */
-        InvoiceClosedEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
+        VolumePriceDto: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            type: "invoice.closed";
+            model: "volume";
             /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
+             * @description Units free of charge each period; they come off first.
+             * @example 0
              */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["InvoiceClosedDataDto"];
-        };
-        DisabledEndpointDto: {
-            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /** @example https://hooks.example.com/tollgate */
-            url: string;
-            description: string | null;
-        };
-        EndpointDisabledDataDto: {
-            /**
-             * @example failing
-             * @enum {string}
-             */
-            reason: "failing";
-            endpoint: components["schemas"]["DisabledEndpointDto"];
-            /** @example 2026-11-19T10:00:00.000Z */
-            failingSince: string | null;
-        };
-        /** @description An endpoint failed every delivery for 3 days and was disabled. */
-        WebhookEndpointDisabledEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "webhook.endpoint_disabled";
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["EndpointDisabledDataDto"];
-        };
-        WebhookTestDataDto: {
-            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            endpointId: string;
-            /** @example This is a test event from Tollgate. */
-            message: string;
-        };
-        /** @description Sent by the test action to one endpoint. */
-        WebhookTestEvent: {
-            /**
-             * @description Unique per event; also the `webhook-id` header. Receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "webhook.test";
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["WebhookTestDataDto"];
-        };
-        CreateWebhookEndpointDto: {
-            /**
-             * @description Where events are POSTed; must be https:// and resolve to a public address.
-             * @example https://hooks.example.com/tollgate
-             */
-            url: string;
-            /**
-             * @description Event types to deliver, or `["*"]` for all.
-             * @example [
-             *       "key.revoked",
-             *       "quota.threshold"
-             *     ]
-             */
-            events: ("*" | "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled")[];
-            /**
-             * @description Disabled endpoints receive nothing.
-             * @example true
-             */
-            enabled?: boolean;
-            /** @example Alerts to the on-call channel */
-            description?: string | null;
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "platform"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
-        };
-        CreatedWebhookEndpointDto: {
-            /**
-             * @description The signing secret (Standard Webhooks), shown only this once. Verify deliveries with it, e.g.
-             *     `new Webhook(secret).verify(body, headers)` from the `standardwebhooks` package.
-             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-             */
-            secret: string;
-            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /** @example https://hooks.example.com/tollgate */
-            url: string;
-            /** @example Alerts to the on-call channel */
-            description: string | null;
-            /**
-             * @example [
-             *       "key.revoked",
-             *       "quota.threshold"
-             *     ]
-             */
-            events: string[];
-            /** @example true */
-            enabled: boolean;
-            /**
-             * @example {
-             *       "team": "platform"
-             *     }
-             */
-            metadata: {
-                [key: string]: unknown;
-            };
-            /**
-             * @description Why a disabled endpoint was disabled: `failing` (3 days without a successful delivery) or `manual`.
-             * @enum {string|null}
-             */
-            disabledReason: "failing" | "manual" | null;
-            /** @description Since when every attempt has failed; null while deliveries succeed. */
-            failingSince: string | null;
-            /** @description Until when the previous secret still signs alongside the current one, after a rotation. */
-            previousSecretExpiresAt: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
-            /** @example 2026-11-22T10:00:00.000Z */
-            updatedAt: string;
-        };
-        WebhookEndpointDto: {
-            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /** @example https://hooks.example.com/tollgate */
-            url: string;
-            /** @example Alerts to the on-call channel */
-            description: string | null;
-            /**
-             * @example [
-             *       "key.revoked",
-             *       "quota.threshold"
-             *     ]
-             */
-            events: string[];
-            /** @example true */
-            enabled: boolean;
-            /**
-             * @example {
-             *       "team": "platform"
-             *     }
-             */
-            metadata: {
-                [key: string]: unknown;
-            };
-            /**
-             * @description Why a disabled endpoint was disabled: `failing` (3 days without a successful delivery) or `manual`.
-             * @enum {string|null}
-             */
-            disabledReason: "failing" | "manual" | null;
-            /** @description Since when every attempt has failed; null while deliveries succeed. */
-            failingSince: string | null;
-            /** @description Until when the previous secret still signs alongside the current one, after a rotation. */
-            previousSecretExpiresAt: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
-            /** @example 2026-11-22T10:00:00.000Z */
-            updatedAt: string;
-        };
-        WebhookEndpointPageDto: {
-            data: components["schemas"]["WebhookEndpointDto"][];
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            nextCursor: string | null;
-        };
-        UpdateWebhookEndpointDto: {
-            /**
-             * @description Where events are POSTed; must be https:// and resolve to a public address.
-             * @example https://hooks.example.com/tollgate
-             */
-            url?: string;
-            /**
-             * @description Event types to deliver, or `["*"]` for all.
-             * @example [
-             *       "key.revoked",
-             *       "quota.threshold"
-             *     ]
-             */
-            events?: ("*" | "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled")[];
-            /**
-             * @description Disabled endpoints receive nothing.
-             * @example true
-             */
-            enabled?: boolean;
-            /** @example Alerts to the on-call channel */
-            description?: string | null;
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "platform"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
-        };
-        /** @enum {string} */
-        WebhookEventType: "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled" | "webhook.test";
-        /**
-         * @description `pending` (waiting for an attempt), `succeeded` (a 2xx), `failed` (every attempt failed), `canceled` (the endpoint was disabled or removed).
-         * @enum {string}
-         */
-        WebhookDeliveryStatus: "pending" | "succeeded" | "failed" | "canceled";
-        WebhookAttemptDto: {
-            /**
-             * @description 1 for the first attempt.
-             * @example 1
-             */
-            attempt: number;
-            /** @example 2026-11-22T10:00:00.000Z */
-            startedAt: string;
-            /** @example 42 */
-            durationMs: number;
-            /**
-             * @description The receiver's status; null when it did not answer (timeout, refused connection).
-             * @example 200
-             */
-            statusCode: number | null;
-            /**
-             * @description A 2xx answer.
-             * @example true
-             */
-            success: boolean;
-            /** @description Why there was no answer. */
-            error: string | null;
-            /**
-             * @description The start of the response body (1 KiB at most).
-             * @example ok
-             */
-            responseBody: string | null;
-        };
-        WebhookDeliveryDto: {
-            /** @example key.revoked */
-            eventType: components["schemas"]["WebhookEventType"];
-            /**
-             * @description `pending` (waiting for an attempt), `succeeded` (a 2xx), `failed` (every attempt failed), `canceled` (the endpoint was disabled or removed).
-             * @example succeeded
-             */
-            status: components["schemas"]["WebhookDeliveryStatus"];
-            /** @description The event as it is sent (the request body). */
-            event: components["schemas"]["KeyCreatedEvent"] | components["schemas"]["KeyRotatedEvent"] | components["schemas"]["KeyRevokedEvent"] | components["schemas"]["KeyExpiringEvent"] | components["schemas"]["KeyLeakedEvent"] | components["schemas"]["ConsumerCreatedEvent"] | components["schemas"]["ConsumerSuspendedEvent"] | components["schemas"]["ConsumerResumedEvent"] | components["schemas"]["QuotaThresholdEvent"] | components["schemas"]["RateLimitExceededEvent"] | components["schemas"]["InvoiceClosedEvent"] | components["schemas"]["WebhookEndpointDisabledEvent"] | components["schemas"]["WebhookTestEvent"];
-            /** @example whd_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            endpointId: string;
-            /**
-             * @description Also the `webhook-id` header of every attempt: receivers deduplicate on it.
-             * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            eventId: string;
-            /**
-             * @description Attempts made.
-             * @example 1
-             */
-            attempts: number;
-            /** @description When the next attempt is due, while pending. */
-            nextAttemptAt: string | null;
-            /** @example 200 */
-            lastStatusCode: number | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            lastAttemptAt: string | null;
-            lastError: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
-            /** @description Every attempt, oldest first. */
-            attemptLog: components["schemas"]["WebhookAttemptDto"][];
-        };
-        WebhookDeliveryPageDto: {
-            data: components["schemas"]["WebhookDeliveryDto"][];
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            nextCursor: string | null;
-        };
-        ReportLeakedKeyDto: {
-            /**
-             * @description The leaked key's plaintext, as found.
-             * @example tg_live_3xK9pQ2mZt9aK3LpQw7RvB8nC1dE5fG7hJ0kL2
-             */
-            key: string;
-            /**
-             * @description Where it was found, for the audit log and the key.leaked event.
-             * @example github-secret-scanning: acme/app#12
-             */
-            source?: string;
-        };
-        LeakedKeyReportDto: {
-            /** @description The key, now revoked. */
-            key: components["schemas"]["ApiKeyDto"];
-            /**
-             * @description It had been revoked before this report.
-             * @example false
-             */
-            alreadyRevoked: boolean;
-            /** @example github-secret-scanning: acme/app#12 */
-            source: string | null;
+            includedUnits?: number;
+            /** @example tokens */
+            metric: string;
+            /** @description Tiers with strictly increasing `upTo`, the last one null. */
+            tiers: components["schemas"]["TierDto"][];
         };
     };
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The id of this request (yours, if you sent a valid X-Request-Id); also in error bodies and the logs. */
+        "X-Request-Id": string;
+        /** @description Per limit, what is left and the seconds until its window resets (draft-ietf-httpapi-ratelimit-headers). */
+        RateLimit: string;
+        /** @description The limits that apply: name, quota and window in seconds (draft-ietf-httpapi-ratelimit-headers). */
+        "RateLimit-Policy": string;
+        /** @description Requests allowed per window, of the most restrictive limit. */
+        "X-RateLimit-Limit": number;
+        /** @description Requests left in the window, of the most restrictive limit. */
+        "X-RateLimit-Remaining": number;
+        /** @description Seconds until that window resets. */
+        "X-RateLimit-Reset": number;
+        /** @description Seconds to wait before retrying. */
+        "Retry-After": number;
+        /** @description An attachment with a file name. */
+        "Content-Disposition": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -2951,6 +2114,12 @@ export interface operations {
     listAuditLog: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
+                /** @description Entries at or after this time (ISO-8601). */
+                from?: string;
+                /** @description Entries before this time (ISO-8601, exclusive). */
+                to?: string;
                 /** @description Only changes made by this key. */
                 actorKeyId?: string;
                 /** @description `consumer`, `key`, `plan`, `billing_period`, … */
@@ -2958,10 +2127,8 @@ export interface operations {
                 targetId?: string;
                 /** @description Exact action, e.g. `key.revoke`. */
                 action?: string;
-                /** @description Entries at or after this time (ISO-8601). */
-                from?: string;
-                /** @description Entries before this time (ISO-8601, exclusive). */
-                to?: string;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -2969,8 +2136,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of audit entries, newest first */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2980,6 +2154,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2989,6 +2169,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2998,15 +2179,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3016,15 +2210,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3035,38 +2242,32 @@ export interface operations {
     };
     verifyAuditLog: {
         parameters: {
-            query?: {
-                /** @description Entries to check in this request, 1-10000. */
-                limit?: number;
-                /** @description The `nextCursor` of the previous answer: continue the check where it stopped. */
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The result of the check */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AuditVerificationDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: limit outside 1-10000, or a cursor this API did not return */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3076,15 +2277,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3094,15 +2308,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3123,6 +2350,7 @@ export interface operations {
             /** @description Prometheus text exposition format */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3132,6 +2360,7 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3143,9 +2372,13 @@ export interface operations {
     listConsumers: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
                 status?: "active" | "suspended";
                 planId?: string;
                 externalId?: string;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -3153,8 +2386,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of consumers, newest first */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3164,6 +2404,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3173,6 +2419,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3182,15 +2429,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3200,15 +2460,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3230,8 +2503,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The consumer */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3241,6 +2521,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3250,6 +2536,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3259,6 +2546,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3268,33 +2561,43 @@ export interface operations {
             /** @description CONFLICT: externalId already used */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3304,15 +2607,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3332,8 +2648,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The consumer */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3343,6 +2666,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3352,6 +2681,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3361,6 +2691,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3370,15 +2706,28 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3388,15 +2737,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3416,8 +2778,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3425,6 +2794,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3434,6 +2809,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3443,6 +2819,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3452,6 +2834,12 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3461,15 +2849,28 @@ export interface operations {
             /** @description CONFLICT: the consumer has history */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3479,15 +2880,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3511,8 +2925,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The consumer as changed */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3522,6 +2943,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3531,6 +2958,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3540,6 +2968,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3549,6 +2983,12 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3558,33 +2998,43 @@ export interface operations {
             /** @description CONFLICT: externalId already used */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3594,15 +3044,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3622,8 +3085,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The consumer, suspended */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3633,6 +3103,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3642,6 +3118,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3651,6 +3128,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3660,15 +3143,28 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3678,15 +3174,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3706,8 +3215,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The consumer, active */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3717,6 +3233,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3726,6 +3248,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3735,6 +3258,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3744,15 +3273,28 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3762,15 +3304,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3782,9 +3337,13 @@ export interface operations {
     listConsumerKeys: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
                 environment?: "live" | "test";
                 /** @description `active` (usable now), `revoked`, or `expired`. */
                 status?: "active" | "revoked" | "expired";
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -3794,8 +3353,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of keys, newest first */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3805,6 +3371,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3814,6 +3386,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3823,15 +3396,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3841,15 +3427,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3869,12 +3468,19 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateKeyDto"];
+                "application/json": components["schemas"]["CreateConsumerKeyDto"];
             };
         };
         responses: {
+            /** @description The key, with its plaintext `key` (shown this once) */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3884,6 +3490,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3893,6 +3505,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3902,6 +3515,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3911,33 +3530,43 @@ export interface operations {
             /** @description NOT_FOUND: no such consumer */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3947,15 +3576,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3967,9 +3609,13 @@ export interface operations {
     listKeys: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
                 environment?: "live" | "test";
                 /** @description `active` (usable now), `revoked`, or `expired`. */
                 status?: "active" | "revoked" | "expired";
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
                 consumerId?: string;
                 kind?: "admin" | "secret" | "publishable";
             };
@@ -3979,8 +3625,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of keys, newest first */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3990,6 +3643,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3999,6 +3658,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4008,15 +3668,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4026,15 +3699,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4054,8 +3740,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The key */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4065,6 +3758,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4074,6 +3773,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4083,6 +3783,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4092,15 +3798,28 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4110,15 +3829,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4142,8 +3874,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The key */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4153,6 +3892,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4162,6 +3907,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4171,6 +3917,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4180,6 +3932,12 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4189,33 +3947,43 @@ export interface operations {
             /** @description CONFLICT: the last admin key with * cannot lose it */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4225,15 +3993,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4253,8 +4034,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The key */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4264,6 +4052,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4273,6 +4067,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4282,6 +4077,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4291,6 +4092,12 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4300,15 +4107,28 @@ export interface operations {
             /** @description CONFLICT: the last admin key with * cannot be revoked */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4318,15 +4138,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4350,8 +4183,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The key, with its plaintext `key` (shown this once) */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4361,6 +4201,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4370,6 +4216,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4379,6 +4226,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4388,42 +4241,58 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description CONFLICT: the key is revoked, expired, or already rotated (in its grace period: rotate its successor) */
+            /** @description CONFLICT: the key is revoked or expired */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4433,15 +4302,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4453,9 +4335,13 @@ export interface operations {
     listAdminKeys: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
                 environment?: "live" | "test";
                 /** @description `active` (usable now), `revoked`, or `expired`. */
                 status?: "active" | "revoked" | "expired";
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -4463,8 +4349,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of keys, newest first */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4474,6 +4367,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4483,6 +4382,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4492,15 +4392,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4510,15 +4423,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4536,12 +4462,19 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateKeyDto"];
+                "application/json": components["schemas"]["CreateAdminKeyDto"];
             };
         };
         responses: {
+            /** @description The key, with its plaintext `key` (shown this once) */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4551,6 +4484,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4560,6 +4499,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4569,33 +4509,43 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4605,15 +4555,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4625,9 +4588,13 @@ export interface operations {
     listMyKeys: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
                 environment?: "live" | "test";
                 /** @description `active` (usable now), `revoked`, or `expired`. */
                 status?: "active" | "revoked" | "expired";
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -4635,8 +4602,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of keys, newest first */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4646,6 +4620,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4655,6 +4635,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4664,15 +4645,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4682,15 +4676,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4708,12 +4715,19 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateKeyDto"];
+                "application/json": components["schemas"]["CreateConsumerKeyDto"];
             };
         };
         responses: {
+            /** @description The key, with its plaintext `key` (shown this once) */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4723,6 +4737,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4732,6 +4752,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4741,33 +4762,43 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4777,15 +4808,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4805,8 +4849,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The key */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4816,6 +4867,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4825,6 +4882,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4834,6 +4892,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4843,15 +4907,28 @@ export interface operations {
             /** @description NOT_FOUND, also for another consumer's key */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4861,15 +4938,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4889,8 +4979,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The key */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4900,6 +4997,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4909,6 +5012,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4918,6 +5022,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4927,15 +5037,28 @@ export interface operations {
             /** @description NOT_FOUND, also for another consumer's key */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4945,15 +5068,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4977,8 +5113,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The key, with its plaintext `key` (shown this once) */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4988,6 +5131,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4997,6 +5146,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5006,6 +5156,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5015,42 +5171,58 @@ export interface operations {
             /** @description NOT_FOUND, also for another consumer's key */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description CONFLICT: the key is revoked, expired, or already rotated (in its grace period: rotate its successor) */
+            /** @description CONFLICT: the key is revoked or expired */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5060,15 +5232,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5086,8 +5271,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The calling key, its consumer, limits and quotas */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5097,6 +5289,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5106,15 +5299,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5124,15 +5330,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5154,8 +5373,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The verdict, valid or not */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5165,6 +5391,12 @@ export interface operations {
             /** @description VALIDATION_FAILED: malformed body */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5174,6 +5406,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5183,33 +5416,43 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5219,15 +5462,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5249,8 +5505,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description One result per event */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5260,6 +5523,12 @@ export interface operations {
             /** @description VALIDATION_FAILED: the body is not {events: [1 to 1000 items]} */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5269,6 +5538,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5278,6 +5548,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5287,24 +5563,28 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5314,15 +5594,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5334,14 +5627,14 @@ export interface operations {
     getMyUsage: {
         parameters: {
             query: {
-                /** @description UTC buckets. Widest range: minute 24 hours, hour 31 days, day 366 days, month 10 years. */
-                granularity?: "minute" | "hour" | "day" | "month";
-                /** @description One series per metric, or per metric and key. */
-                groupBy?: "metric" | "key";
                 /** @description Start of the range, inclusive (UTC buckets). */
                 from: string;
                 /** @description End of the range, exclusive. */
                 to: string;
+                /** @description UTC buckets. Widest range: minute 24 hours, hour 31 days, day 366 days, month 10 years. */
+                granularity?: "minute" | "hour" | "day" | "month";
+                /** @description One series per metric, or per metric and key. */
+                groupBy?: "metric" | "key";
                 /** @description Only this metric. */
                 metric?: string;
             };
@@ -5351,17 +5644,30 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Usage series and totals */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UsageReportDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, or too many stored rows */
+            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5371,6 +5677,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5380,15 +5687,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5398,15 +5718,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5418,16 +5751,16 @@ export interface operations {
     getUsage: {
         parameters: {
             query: {
+                /** @description Start of the range, inclusive (UTC buckets). */
+                from: string;
+                /** @description End of the range, exclusive. */
+                to: string;
                 /** @description UTC buckets. Widest range: minute 24 hours, hour 31 days, day 366 days, month 10 years. */
                 granularity?: "minute" | "hour" | "day" | "month";
                 /** @description One series per metric, per metric and key, or per metric and consumer. */
                 groupBy?: "metric" | "key" | "consumer";
                 /** @description Only this consumer's usage. */
                 consumerId?: string;
-                /** @description Start of the range, inclusive (UTC buckets). */
-                from: string;
-                /** @description End of the range, exclusive. */
-                to: string;
                 /** @description Only this metric. */
                 metric?: string;
             };
@@ -5437,17 +5770,30 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Usage series and totals */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UsageReportDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, or too many stored rows */
+            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5457,6 +5803,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5466,6 +5813,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5475,15 +5828,28 @@ export interface operations {
             /** @description NOT_FOUND: no consumer has this consumerId */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5493,110 +5859,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    getKeyOutcomes: {
-        parameters: {
-            query: {
-                /** @description UTC buckets. Widest range: minute 24 hours, hour 31 days, day 366 days, month 10 years. */
-                granularity?: "minute" | "hour" | "day" | "month";
-                /** @description One series per outcome, or per outcome and key. */
-                groupBy?: "outcome" | "key";
-                /** @description Start of the range, inclusive (UTC buckets). */
-                from: string;
-                /** @description End of the range, exclusive. */
-                to: string;
-                /** @description Only the keys of this consumer. */
-                consumerId?: string;
-                /** @description Only this key. */
-                keyId?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["KeyOutcomesReportDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description NOT_FOUND: no such consumer, or no such key (of that consumer) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5614,8 +5898,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The overview */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5625,6 +5916,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5634,15 +5926,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5652,15 +5957,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5678,8 +5996,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Alive */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5692,6 +6012,7 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5712,6 +6033,7 @@ export interface operations {
             /** @description The Health Check is successful */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5760,6 +6082,7 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5769,6 +6092,7 @@ export interface operations {
             /** @description The Health Check is not successful */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5836,8 +6160,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Reachable */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5847,6 +6173,7 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5864,8 +6191,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The key as the guards saw it */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5875,6 +6209,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5884,15 +6219,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5902,15 +6250,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5922,7 +6283,11 @@ export interface operations {
     listPlans: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
                 currency?: string;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -5930,8 +6295,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of plans, newest first */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5941,6 +6313,12 @@ export interface operations {
             /** @description VALIDATION_FAILED, with a detail per field (e.g. prices[0].tiers[1].upTo) */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5950,6 +6328,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5959,15 +6338,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5977,15 +6369,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6007,8 +6412,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The plan */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6018,6 +6430,12 @@ export interface operations {
             /** @description VALIDATION_FAILED, with a detail per field (e.g. prices[0].tiers[1].upTo) */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6027,6 +6445,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6036,33 +6455,43 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6072,15 +6501,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6100,8 +6542,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The plan */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6111,6 +6560,12 @@ export interface operations {
             /** @description VALIDATION_FAILED, with a detail per field (e.g. prices[0].tiers[1].upTo) */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6120,6 +6575,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6129,6 +6585,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6138,15 +6600,28 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6156,15 +6631,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6184,8 +6672,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6193,6 +6688,12 @@ export interface operations {
             /** @description VALIDATION_FAILED, with a detail per field (e.g. prices[0].tiers[1].upTo) */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6202,6 +6703,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6211,6 +6713,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6220,6 +6728,12 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6229,15 +6743,28 @@ export interface operations {
             /** @description CONFLICT: consumers are on this plan */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6247,15 +6774,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6279,8 +6819,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The plan */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6290,6 +6837,12 @@ export interface operations {
             /** @description VALIDATION_FAILED, with a detail per field (e.g. prices[0].tiers[1].upTo) */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6299,6 +6852,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6308,6 +6862,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6317,33 +6877,43 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6353,15 +6923,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6373,10 +6956,14 @@ export interface operations {
     listBillingPeriods: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
+                /** @description Periods that start in this UTC month, YYYY-MM. */
+                period?: string;
                 consumerId?: string;
                 status?: "open" | "closed";
-                /** @description Periods that start in this UTC month. */
-                period?: string;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -6384,8 +6971,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of billing periods, newest first */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6395,6 +6989,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6404,6 +7004,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6413,15 +7014,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6431,15 +7045,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6459,8 +7086,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The billing period with its invoice or estimate */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6470,6 +7104,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6479,6 +7119,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6488,6 +7129,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6497,15 +7144,28 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6515,15 +7175,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6543,8 +7216,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The billing period with its invoice or estimate */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6554,6 +7234,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6563,6 +7249,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6572,6 +7259,12 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6581,15 +7274,28 @@ export interface operations {
             /** @description NOT_FOUND */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6599,15 +7305,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6619,7 +7338,7 @@ export interface operations {
     exportBilling: {
         parameters: {
             query: {
-                /** @description Periods that start in this UTC month. */
+                /** @description Periods that start in this UTC month, YYYY-MM. */
                 period: string;
                 /** @description `csv` (default, with a header row), `json` (one array) or `ndjson` (one object per line). */
                 format?: "csv" | "json" | "ndjson";
@@ -6635,6 +7354,13 @@ export interface operations {
             /** @description The export, as an attachment: a CSV with a header row, one JSON array, or one JSON object per line */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Content-Disposition": components["headers"]["Content-Disposition"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6646,6 +7372,12 @@ export interface operations {
             /** @description VALIDATION_FAILED */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6655,65 +7387,88 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/csv": components["schemas"]["ErrorResponseDto"];
                     "application/json": components["schemas"]["ErrorResponseDto"];
-                    "application/x-ndjson": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/csv": components["schemas"]["ErrorResponseDto"];
                     "application/json": components["schemas"]["ErrorResponseDto"];
-                    "application/x-ndjson": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description NOT_FOUND: no such consumer */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/csv": components["schemas"]["ErrorResponseDto"];
                     "application/json": components["schemas"]["ErrorResponseDto"];
-                    "application/x-ndjson": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/csv": components["schemas"]["ErrorResponseDto"];
                     "application/json": components["schemas"]["ErrorResponseDto"];
-                    "application/x-ndjson": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/csv": components["schemas"]["ErrorResponseDto"];
                     "application/json": components["schemas"]["ErrorResponseDto"];
-                    "application/x-ndjson": components["schemas"]["ErrorResponseDto"];
                 };
             };
         };
@@ -6727,8 +7482,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The live estimate: an invoice with id null and status open */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6738,6 +7500,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6747,15 +7510,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6765,15 +7541,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6784,15 +7573,27 @@ export interface operations {
     };
     listMyInvoices: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description One page of invoices, newest first */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6802,6 +7603,7 @@ export interface operations {
             /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6811,15 +7613,28 @@ export interface operations {
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
             429: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6829,1068 +7644,28 @@ export interface operations {
             /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
             503: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    getAdminMe: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AdminMeDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    listWebhookEndpoints: {
-        parameters: {
-            query?: {
-                enabled?: "true" | "false";
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookEndpointPageDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    createWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CreateWebhookEndpointDto"];
-            };
-        };
-        responses: {
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CreatedWebhookEndpointDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    getWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookEndpointDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    deleteWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    updateWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["UpdateWebhookEndpointDto"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookEndpointDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    rotateWebhookEndpointSecret: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CreatedWebhookEndpointDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    testWebhookEndpoint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookDeliveryDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description CONFLICT: the endpoint is disabled */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    listWebhookDeliveries: {
-        parameters: {
-            query?: {
-                status?: "pending" | "succeeded" | "failed" | "canceled";
-                eventType?: "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled" | "webhook.test";
-            };
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookDeliveryPageDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    getWebhookDelivery: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-                deliveryId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookDeliveryDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    retryWebhookDelivery: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-                deliveryId: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WebhookDeliveryDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description CONFLICT: being attempted now, or the endpoint is disabled */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
-    reportLeakedKey: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ReportLeakedKeyDto"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LeakedKeyReportDto"];
-                };
-            };
-            /** @description VALIDATION_FAILED: not a well-formed key */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description NOT_FOUND: no key matches */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description PAYLOAD_TOO_LARGE: the body is over BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE: the database is unreachable */
-            503: {
-                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,8 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ApiDateTime, ApiInt } from '../../common/api-schema';
 
 /** One change: who made it, to what, and the state before and after (secrets and hashes left out). */
 export class AuditEntryDto {
   /** Position in the chain; entries are hashed in this order. @example 42 */
+  @ApiInt()
   seq: number;
   /** @example "aud_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
   id: string;
@@ -23,6 +25,7 @@ export class AuditEntryDto {
   /** The request id (X-Request-Id) of that request. @example "req_8f3c0d2b9a1e4c7f" */
   requestId: string | null;
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   at: string;
   /** Hash of the previous entry (64 zeros for the first). @example "9f2c…" */
   prevHash: string;

@@ -2,40 +2,42 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { ISO_DATE_TIME } from '../../common/validators';
+import { ApiDateTime } from '../../common/api-schema';
 
 export class ListAuditLogQueryDto extends PageQueryDto {
-  /** Only changes made by this key. @example "key_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
+  /** Only changes made by this key. */
   @IsOptional()
   @IsString()
   @MaxLength(40)
   actorKeyId?: string;
 
-  /** `consumer`, `key`, `plan`, `billing_period`, … @example "key" */
+  /** `consumer`, `key`, `plan`, `billing_period`, … */
   @IsOptional()
   @IsString()
   @MaxLength(32)
   targetType?: string;
 
-  /** @example "key_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
   @IsOptional()
   @IsString()
   @MaxLength(40)
   targetId?: string;
 
-  /** Exact action, e.g. `key.revoke`. @example "key.revoke" */
+  /** Exact action, e.g. `key.revoke`. */
   @IsOptional()
   @IsString()
   @MaxLength(64)
   action?: string;
 
-  /** Entries at or after this time (ISO-8601). @example "2026-11-01T00:00:00.000Z" */
+  /** Entries at or after this time (ISO-8601). */
   @IsOptional()
   @Matches(ISO_DATE_TIME, { message: 'must be an ISO-8601 date-time with a time zone' })
+  @ApiDateTime()
   from?: string;
 
-  /** Entries before this time (ISO-8601, exclusive). @example "2026-12-01T00:00:00.000Z" */
+  /** Entries before this time (ISO-8601, exclusive). */
   @IsOptional()
   @Matches(ISO_DATE_TIME, { message: 'must be an ISO-8601 date-time with a time zone' })
+  @ApiDateTime()
   to?: string;
 }
 

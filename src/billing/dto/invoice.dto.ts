@@ -1,8 +1,11 @@
+import { ApiDateTime, ApiInt } from '../../common/api-schema';
 /** One tier's share of a graduated or volume line. */
 export class TierBreakdownDto {
   /** @example 5000 */
+  @ApiInt()
   upTo: number | null;
   /** Billable units priced in this tier. @example 4000 */
+  @ApiInt()
   units: number;
   /** @example "0.008" */
   unitPrice: string;
@@ -18,10 +21,13 @@ export class InvoiceLineDto {
   /** `base_fee` on the base fee line. @example "requests" */
   metric: string;
   /** Units billed for the period: its own usage plus `carriedIn`. @example 25000 */
+  @ApiInt()
   quantity: number;
   /** Units free of charge. @example 10000 */
+  @ApiInt()
   included: number;
   /** quantity − included. @example 15000 */
+  @ApiInt()
   billable: number;
   /**
    * Decimal string in major units: the unit price (per_unit), the price of one package (package), the
@@ -32,11 +38,13 @@ export class InvoiceLineDto {
   /** graduated and volume lines: the tiers that received units. */
   tiers?: TierBreakdownDto[];
   /** The line rounded once, half-up, to the currency's minor unit. @example 600 */
+  @ApiInt()
   amountMinor: number;
   /**
    * Usage lines: units metered in the previous period's range after it closed (late request counts),
    * included in `quantity`. @example 0
    */
+  @ApiInt()
   carriedIn?: number;
 }
 
@@ -51,12 +59,15 @@ export class InvoiceDto {
   /** The plan's currency; null when the period has no plan (nothing billed). @example "USD" */
   currency: string | null;
   /** @example "2026-11-01T00:00:00.000Z" */
+  @ApiDateTime()
   periodStart: string;
   /** @example "2026-12-01T00:00:00.000Z" */
+  @ApiDateTime()
   periodEnd: string;
   /** @example "closed" */
   status: 'open' | 'closed';
   lines: InvoiceLineDto[];
   /** Sum of the lines' amountMinor. @example 5500 */
+  @ApiInt()
   totalMinor: number;
 }

@@ -1,6 +1,7 @@
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { IsJsonObject } from '../../common/validators';
+import { ApiInt } from '../../common/api-schema';
 
 export class CreateConsumerDto {
   /** @example "Acme Corp" */
@@ -32,11 +33,11 @@ export class CreateConsumerDto {
   @IsInt()
   @Min(1)
   @Max(28)
+  @ApiInt()
   billingAnchorDay?: number;
 }
 
 export class ListConsumersQueryDto extends PageQueryDto {
-  /** @example "active" */
   @IsOptional()
   @IsIn(['active', 'suspended'])
   status?: 'active' | 'suspended';

@@ -1,4 +1,5 @@
 import { RateLimitRuleDto } from './rate-limit-rule.dto';
+import { ApiDateTime } from '../../common/api-schema';
 
 /** An API key as the API shows it: never its hash, and its plaintext only when created or rotated. */
 export class ApiKeyDto {
@@ -17,10 +18,13 @@ export class ApiKeyDto {
   /** @example ["usage:read","usage:write"] */
   scopes: string[];
   /** @example null */
+  @ApiDateTime()
   expiresAt: string | null;
   /** @example null */
+  @ApiDateTime()
   revokedAt: string | null;
   /** Updated within a few seconds of use. @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   lastUsedAt: string | null;
   /** @example [] */
   allowedIps: string[];
@@ -32,6 +36,7 @@ export class ApiKeyDto {
   /** The key this one replaced by rotation. @example null */
   rotatedFromId: string | null;
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   createdAt: string;
 }
 

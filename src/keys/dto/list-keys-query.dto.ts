@@ -2,12 +2,11 @@ import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 
 export class ListKeysQueryDto extends PageQueryDto {
-  /** @example "live" */
   @IsOptional()
   @IsIn(['live', 'test'])
   environment?: 'live' | 'test';
 
-  /** `active` (usable now), `revoked`, or `expired`. @example "active" */
+  /** `active` (usable now), `revoked`, or `expired`. */
   @IsOptional()
   @IsIn(['active', 'revoked', 'expired'])
   status?: 'active' | 'revoked' | 'expired';

@@ -4,8 +4,10 @@ import { PageQueryDto } from '../../common/pagination';
 import { IsJsonObject } from '../../common/validators';
 import { RateLimitRuleDto } from '../../keys/dto/rate-limit-rule.dto';
 import { IsCurrencyCode } from './is-currency-code';
-import { PriceDto } from './price.dto';
+import { ApiProperty } from '@nestjs/swagger';
+import { PRICES_SCHEMA, PriceDto } from './price.dto';
 import { QuotaRuleDto } from './quota-rule.dto';
+import { ApiInt } from '../../common/api-schema';
 
 export class CreatePlanDto {
   /** @example "Pro" */
@@ -23,6 +25,7 @@ export class CreatePlanDto {
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
+  @ApiInt()
   baseFeeMinor?: number;
 
   /** Limits shared by all keys of a consumer on this plan. */
@@ -45,6 +48,7 @@ export class CreatePlanDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
+  @ApiProperty({ type: 'array', items: PRICES_SCHEMA.items, maxItems: 100, required: false })
   prices?: PriceDto[];
 
   /** Free-form JSON object, at most 8 KiB. @example {"public":true} */
@@ -54,7 +58,6 @@ export class CreatePlanDto {
 }
 
 export class ListPlansQueryDto extends PageQueryDto {
-  /** @example "USD" */
   @IsOptional()
   @IsString()
   @MaxLength(3)

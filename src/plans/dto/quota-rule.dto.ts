@@ -1,5 +1,6 @@
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { METRIC_PATTERN } from '../../billing/pricing';
+import { ApiInt } from '../../common/api-schema';
 
 /** A hard cap on a metric per billing period. */
 export class QuotaRuleDto {
@@ -11,6 +12,7 @@ export class QuotaRuleDto {
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
+  @ApiInt()
   limit: number;
 
   /** Quotas count per billing period, which is monthly. @example "month" */

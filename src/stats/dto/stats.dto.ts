@@ -1,18 +1,25 @@
+import { ApiDateTime, ApiInt } from '../../common/api-schema';
 export class ConsumerCountsDto {
   /** @example 120 */
+  @ApiInt()
   total: number;
   /** @example 117 */
+  @ApiInt()
   active: number;
   /** @example 3 */
+  @ApiInt()
   suspended: number;
 }
 
 export class KeyStatusCountsDto {
   /** Neither revoked nor expired. @example 240 */
+  @ApiInt()
   active: number;
   /** @example 31 */
+  @ApiInt()
   revoked: number;
   /** Past expiresAt (including rotated keys past their grace period), not revoked. @example 12 */
+  @ApiInt()
   expired: number;
 }
 
@@ -24,16 +31,20 @@ export class KeysByKindDto {
 
 export class KeyCountsDto extends KeyStatusCountsDto {
   /** @example 283 */
+  @ApiInt()
   total: number;
   byKind: KeysByKindDto;
 }
 
 export class RequestCountsDto {
   /** Metered requests (metric `requests`) in the last 1440 minute buckets, live and test keys together. @example 1843200 */
+  @ApiInt()
   total: number;
   /** @example 1800000 */
+  @ApiInt()
   live: number;
   /** @example 43200 */
+  @ApiInt()
   test: number;
 }
 
@@ -45,6 +56,7 @@ export class TopConsumerDto {
   /** @example "acct_4421" */
   externalId: string | null;
   /** Metered requests in the last 24 hours. @example 912000 */
+  @ApiInt()
   requests: number;
 }
 
@@ -60,15 +72,19 @@ export class KeySummaryDto {
   /** @example "tg_live_3xK9" */
   start: string;
   /** @example "2026-11-29T10:00:00.000Z" */
+  @ApiDateTime()
   expiresAt: string | null;
   /** @example null */
+  @ApiDateTime()
   lastUsedAt: string | null;
   /** @example "2026-08-01T10:00:00.000Z" */
+  @ApiDateTime()
   createdAt: string;
 }
 
 export class KeyListSummaryDto {
   /** How many keys match (the list holds at most the first 100). @example 2 */
+  @ApiInt()
   count: number;
   keys: KeySummaryDto[];
 }
@@ -88,6 +104,7 @@ export class FailingWebhookEndpointDto {
 
 export class StatsDto {
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   generatedAt: string;
   consumers: ConsumerCountsDto;
   keys: KeyCountsDto;

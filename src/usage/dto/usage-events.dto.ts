@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ValidateBy } from 'class-validator';
 import { ErrorCode } from '../../common/error-code';
 import { MAX_EVENTS_PER_BATCH } from '../usage-event';
+import { ApiInt } from '../../common/api-schema';
 
 /**
  * One reported event. Each event is validated on its own (see the per-event results); this class only
@@ -22,8 +23,7 @@ export class UsageEventDto {
 
   @ApiPropertyOptional({
     format: 'date-time',
-    example: '2026-01-31T12:00:00.000Z',
-    description: `When the usage happened; defaults to now. At most 5 minutes ahead, not before the backfill window (USAGE_BACKFILL_DAYS), and not inside a closed billing period.`,
+    description: `When the usage happened; defaults to now (the examples leave it out: a fixed time would fall outside the accepted window). At most 5 minutes ahead, not before the backfill window (USAGE_BACKFILL_DAYS), and not inside a closed billing period.`,
   })
   timestamp?: string;
 
@@ -65,7 +65,7 @@ export class RecordUsageEventsDto {
 }
 
 export class UsageEventErrorDto {
-  @ApiProperty({ enum: [ErrorCode.VALIDATION_FAILED, ErrorCode.CONFLICT, ErrorCode.PERIOD_CLOSED], example: ErrorCode.CONFLICT })
+  @ApiProperty({ enum: [ErrorCode.VALIDATION_FAILED, ErrorCode.CONFLICT, ErrorCode.PERIOD_CLOSED, ErrorCode.QUOTA_EXCEEDED], example: ErrorCode.CONFLICT })
   code: ErrorCode;
   /** @example "idempotencyKey was already used for an event with different content" */
   message: string;
@@ -73,6 +73,7 @@ export class UsageEventErrorDto {
 
 export class UsageEventResultDto {
   /** Position of the event in the request. @example 0 */
+  @ApiInt()
   index: number;
   /** As sent; null when it was not a string. @example "chat-7f3a9c-completion-1" */
   idempotencyKey: string | null;

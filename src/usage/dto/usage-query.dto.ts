@@ -3,16 +3,19 @@ import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator'
 import { ISO_DATE_TIME } from '../../common/validators';
 import { GRANULARITIES, Granularity } from '../usage-query';
 import { METRIC_NAME } from '../usage-event';
+import { ApiDateTime, ApiInt } from '../../common/api-schema';
 
 const ISO_MESSAGE = 'must be an ISO-8601 date-time with a time zone, e.g. 2026-01-01T00:00:00.000Z';
 
 class UsageRangeQueryDto {
   /** Start of the range, inclusive (UTC buckets). @example "2026-01-01T00:00:00.000Z" */
   @Matches(ISO_DATE_TIME, { message: ISO_MESSAGE })
+  @ApiDateTime()
   from: string;
 
   /** End of the range, exclusive. @example "2026-02-01T00:00:00.000Z" */
   @Matches(ISO_DATE_TIME, { message: ISO_MESSAGE })
+  @ApiDateTime()
   to: string;
 
   @ApiPropertyOptional({
@@ -56,8 +59,10 @@ export class AdminUsageQueryDto extends UsageRangeQueryDto {
 
 export class UsagePointDto {
   /** Start of the UTC bucket. @example "2026-01-01T00:00:00.000Z" */
+  @ApiDateTime()
   start: string;
   /** @example 1520 */
+  @ApiInt()
   quantity: number;
 }
 
@@ -76,6 +81,7 @@ export class UsageTotalDto {
   /** @example "requests" */
   metric: string;
   /** @example 45210 */
+  @ApiInt()
   quantity: number;
 }
 

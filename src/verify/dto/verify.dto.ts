@@ -1,5 +1,7 @@
 import { ArrayMaxSize, IsArray, IsInt, IsIP, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
 import { ErrorCode } from '../../common/error-code';
+import { ApiDateTime, ApiInt, nullableRef, OrNull } from '../../common/api-schema';
 
 export class VerifyKeyDto {
   /** The key presented to your service. @example "tg_live_3xK9pQ2mZt9aK3LpQw7RvB8nC1dE5fG7hJ0kL2" */
@@ -24,6 +26,7 @@ export class VerifyKeyDto {
   @IsInt()
   @Min(0)
   @Max(1_000_000_000)
+  @ApiInt()
   cost?: number;
 
   /** The address of the client that presented the key, for the key's IP allowlist; defaults to this request's address. @example "203.0.113.7" */
@@ -42,10 +45,13 @@ export class RateLimitStateDto {
   /** @example "default" */
   name: string;
   /** @example 1000 */
+  @ApiInt()
   limit: number;
   /** @example 999 */
+  @ApiInt()
   remaining: number;
   /** Seconds until the window resets. @example 42 */
+  @ApiInt()
   reset: number;
 }
 
@@ -53,20 +59,29 @@ export class QuotaStateDto {
   /** @example "requests" */
   metric: string;
   /** @example 100000 */
+  @ApiInt()
   limit: number;
   /** @example 4521 */
+  @ApiInt()
   used: number;
   /** @example 95479 */
+  @ApiInt()
   remaining: number;
   /** End of the billing period the quota belongs to. @example "2026-12-01T00:00:00.000Z" */
+  @ApiDateTime()
   periodEnd: string;
 }
+
+/** `VALID`, or the error code a direct call with the key would get. */
+export const VERIFY_CODES = ['VALID', ...Object.values(ErrorCode)] as const;
+export type VerifyCode = (typeof VERIFY_CODES)[number];
 
 export class VerifyKeyResponseDto {
   /** @example true */
   valid: boolean;
   /** VALID, or the error code a direct call with this key would get. @example "VALID" */
-  code: 'VALID' | ErrorCode;
+  @ApiProperty({ enum: VERIFY_CODES })
+  code: VerifyCode;
   /** Null when the key is unknown. @example "key_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
   keyId: string | null;
   /** @example "cons_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
@@ -74,8 +89,10 @@ export class VerifyKeyResponseDto {
   /** @example ["orders:read","usage:write"] */
   scopes: string[];
   /** @example null */
+  @ApiDateTime()
   expiresAt: string | null;
   rateLimits: RateLimitStateDto[];
-  /** The quota of the metered metric, when the plan has one. */
-  quota: QuotaStateDto | null;
+  /** The quota of the metered metric, when the plan has one; null otherwise. */
+  @ApiProperty({ type: undefined, oneOf: nullableRef(QuotaStateDto) })
+  quota: OrNull<QuotaStateDto>;
 }
