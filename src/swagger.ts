@@ -21,6 +21,7 @@ const TAGS: [string, string][] = [
   ['Usage', 'Report metered events and read usage over time.'],
   ['Billing', 'Billing periods, invoices and exports (CSV, JSON, NDJSON).'],
   ['Self-service', 'What a consumer key can do for its own consumer: who am I, its keys, its billing.'],
+  ['Webhooks', 'Signed event deliveries to your endpoints: subscribe, rotate secrets, read the delivery log, retry.'],
   ['Operations', 'An overview of the installation.'],
   ['Audit', 'Every change, hash-chained; verify the chain.'],
   ['Ping', 'Connectivity and key checks.'],

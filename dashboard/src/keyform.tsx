@@ -60,7 +60,7 @@ export function CreateKeyForm({ consumerId, onCreated }: { consumerId: string; o
       aria-label="New key"
       onSubmit={async (e) => {
         e.preventDefault();
-        const body: Schemas['CreateKeyDto'] = {
+        const body: Schemas['CreateConsumerKeyDto'] = {
           kind,
           name: name.trim(),
           environment,

@@ -6,7 +6,7 @@ import { useAction, usePaged } from '../hooks';
 import { useSession } from '../session';
 
 type Plan = Schemas['PlanDto'];
-type Price = Schemas['PriceDto'];
+type Price = Plan['prices'][number];
 type Model = Price['model'];
 
 const MODELS: { value: Model; label: string }[] = [
