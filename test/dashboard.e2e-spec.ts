@@ -36,7 +36,7 @@ describe('GET /dashboard', () => {
     const r = await fetch(`${server.url}/dashboard`, { redirect: 'manual' });
     expect(r.status).toBe(301);
     expect(r.headers.get('location')).toBe('/dashboard/');
-    const missing = await server.get('/dashboard/assets/nope.js');
+    const missing = await server.offContract('the console\'s static files are not API operations', 'GET', '/dashboard/assets/nope.js');
     expect(missing.status).toBe(404);
     expect(missing.body.error).toBe('NOT_FOUND');
   });

@@ -246,7 +246,7 @@ describe('OpenAPI document', () => {
   });
 
   it('orders tags along an operator\'s work, each described, and Swagger UI keeps the authorization', async () => {
-    expect(doc.tags.map((t: any) => t.name)).toEqual(['Plans', 'Consumers', 'Keys', 'Verification', 'Usage', 'Billing', 'Self-service', 'Operations', 'Audit', 'Ping', 'Health']);
+    expect(doc.tags.map((t: any) => t.name)).toEqual(['Plans', 'Consumers', 'Keys', 'Verification', 'Usage', 'Billing', 'Self-service', 'Webhooks', 'Operations', 'Audit', 'Ping', 'Health']);
     for (const tag of doc.tags) expect(tag.description).toEqual(expect.any(String));
     const init = await server.offContract('a Swagger UI asset', 'GET', '/docs/swagger-ui-init.js');
     expect(init.text).toMatch(/"persistAuthorization":\s*true/);

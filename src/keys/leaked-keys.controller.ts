@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { LeakedKeyReportDto, ReportLeakedKeyDto } from './dto/report-leaked-key.dto';
 import { LeakedKeysService } from './leaked-keys.service';
 
@@ -22,8 +22,8 @@ export class LeakedKeysController {
       'For secret scanners and incident response. Revokes the key (if it is not revoked yet), records where it was reported in the audit log, and sends `key.leaked` (and `key.revoked` the first time). Reporting a revoked key again records the new report.',
   })
   @ApiOkResponse({ type: LeakedKeyReportDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: not a well-formed key' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND: no key matches' })
+  @ApiErrorResponse(400, 'VALIDATION_FAILED: not a well-formed key')
+  @ApiErrorResponse(404, 'NOT_FOUND: no key matches')
   report(@CurrentActor() actor: Actor, @Body() dto: ReportLeakedKeyDto): Promise<LeakedKeyReportDto> {
     return this.leaked.report(actor, dto.key, dto.source ?? null);
   }

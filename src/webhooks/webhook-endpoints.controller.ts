@@ -1,17 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiExtraModels,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiExtraModels, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
 import { Actor, CurrentActor } from '../audit/actor';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page, PageOf } from '../common/pagination';
 import { CreateWebhookEndpointDto } from './dto/create-webhook-endpoint.dto';
 import { UpdateWebhookEndpointDto } from './dto/update-webhook-endpoint.dto';
@@ -26,7 +17,7 @@ const DeliveryPageDto = PageOf(WebhookDeliveryDto);
 @ApiTags('Webhooks')
 @AdminOnly()
 @ApiExtraModels(...EVENT_SCHEMAS)
-@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED' })
+@ApiErrorResponse(400, 'VALIDATION_FAILED')
 @Controller('admin/webhook-endpoints')
 export class WebhookEndpointsController {
   constructor(private readonly endpoints: WebhookEndpointsService) {}
@@ -56,7 +47,7 @@ export class WebhookEndpointsController {
   @RequireScopes('webhooks:read')
   @ApiOperation({ operationId: 'getWebhookEndpoint', summary: 'Get a webhook endpoint' })
   @ApiOkResponse({ type: WebhookEndpointDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   get(@Param('id') id: string): Promise<WebhookEndpointDto> {
     return this.endpoints.get(id);
   }
@@ -69,7 +60,7 @@ export class WebhookEndpointsController {
     description: 'Disabling cancels its pending deliveries; enabling clears its failure record.',
   })
   @ApiOkResponse({ type: WebhookEndpointDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   update(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() dto: UpdateWebhookEndpointDto): Promise<WebhookEndpointDto> {
     return this.endpoints.update(actor, id, dto);
   }
@@ -78,7 +69,8 @@ export class WebhookEndpointsController {
   @HttpCode(204)
   @RequireScopes('webhooks:write')
   @ApiOperation({ operationId: 'deleteWebhookEndpoint', summary: 'Delete a webhook endpoint and its delivery log' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   async remove(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<void> {
     await this.endpoints.remove(actor, id);
   }
@@ -93,7 +85,7 @@ export class WebhookEndpointsController {
       'The new secret is returned only in this answer. For 24 hours deliveries carry two signatures (new and previous secret) in `webhook-signature`, so receivers can switch without rejecting anything.',
   })
   @ApiOkResponse({ type: CreatedWebhookEndpointDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   rotateSecret(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<CreatedWebhookEndpointDto> {
     return this.endpoints.rotateSecret(actor, id);
   }
@@ -103,8 +95,8 @@ export class WebhookEndpointsController {
   @RequireScopes('webhooks:write')
   @ApiOperation({ operationId: 'testWebhookEndpoint', summary: 'Send a webhook.test event to this endpoint', description: 'Answers with the queued delivery; follow it with getWebhookDelivery.' })
   @ApiOkResponse({ type: WebhookDeliveryDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: the endpoint is disabled' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: the endpoint is disabled')
   test(@CurrentActor() actor: Actor, @Param('id') id: string): Promise<WebhookDeliveryDto> {
     return this.endpoints.test(actor, id);
   }
@@ -113,7 +105,7 @@ export class WebhookEndpointsController {
   @RequireScopes('webhooks:read')
   @ApiOperation({ operationId: 'listWebhookDeliveries', summary: "An endpoint's deliveries, newest first, with every attempt" })
   @ApiOkResponse({ type: DeliveryPageDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   listDeliveries(@Param('id') id: string, @Query() query: ListWebhookDeliveriesQueryDto): Promise<Page<WebhookDeliveryDto>> {
     return this.endpoints.listDeliveries(id, query);
   }
@@ -122,7 +114,7 @@ export class WebhookEndpointsController {
   @RequireScopes('webhooks:read')
   @ApiOperation({ operationId: 'getWebhookDelivery', summary: 'Get a delivery with every attempt' })
   @ApiOkResponse({ type: WebhookDeliveryDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
   getDelivery(@Param('id') endpointId: string, @Param('deliveryId') id: string): Promise<WebhookDeliveryDto> {
     return this.endpoints.getDelivery(id, endpointId);
   }
@@ -136,8 +128,8 @@ export class WebhookEndpointsController {
     description: 'Works in any state (a failed delivery gets one more attempt). Refused while the delivery is being attempted or its endpoint is disabled.',
   })
   @ApiOkResponse({ type: WebhookDeliveryDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'CONFLICT: being attempted now, or the endpoint is disabled' })
+  @ApiErrorResponse(404, 'NOT_FOUND')
+  @ApiErrorResponse(409, 'CONFLICT: being attempted now, or the endpoint is disabled')
   retry(@CurrentActor() actor: Actor, @Param('id') endpointId: string, @Param('deliveryId') id: string): Promise<WebhookDeliveryDto> {
     return this.endpoints.retry(actor, endpointId, id);
   }

@@ -1766,42 +1766,6 @@ export interface components {
             /** @description Per outcome, over the whole range. */
             totals: components["schemas"]["KeyOutcomeTotalDto"][];
         };
-        FieldErrorDto: {
-            /** @example scopes[0] */
-            field: string;
-            /** @example must match resource:action */
-            message: string;
-        };
-        ErrorResponseDto: {
-            /**
-             * @description HTTP status, repeated.
-             * @example 429
-             */
-            statusCode: number;
-            /**
-             * @description Seconds to wait before retrying (429 and 503 only).
-             * @example 60
-             */
-            retryAfter?: number;
-            /**
-             * @description Stable error code.
-             * @example RATE_LIMIT_EXCEEDED
-             * @enum {string}
-             */
-            error: "MISSING_API_KEY" | "INVALID_API_KEY" | "KEY_EXPIRED" | "KEY_REVOKED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED" | "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "PERIOD_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
-            /**
-             * @description Human-readable explanation.
-             * @example Too many requests, please try again later
-             */
-            message: string;
-            /**
-             * @description The request id, also in the X-Request-Id header.
-             * @example req_8f3c0d2b9a1e4c7f
-             */
-            requestId: string;
-            /** @description Per-field problems (VALIDATION_FAILED only). */
-            details?: components["schemas"]["FieldErrorDto"][];
-        };
         ConsumerCountsDto: {
             /** @example 120 */
             total: number;
@@ -1906,17 +1870,18 @@ export interface components {
             keys: components["schemas"]["KeySummaryDto"][];
         };
         FailingWebhookEndpointDto: {
+            /**
+             * Format: date-time
+             * @description Since when every attempt has failed.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            failingSince: string | null;
             /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
             /** @example https://hooks.example.com/tollgate */
             url: string;
             /** @example true */
             enabled: boolean;
-            /**
-             * @description Since when every attempt has failed.
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            failingSince: string | null;
         };
         StatsDto: {
             /**
@@ -1958,14 +1923,6 @@ export interface components {
              * @example 1000000
              */
             limit: number;
-            /** @example requests */
-            metric: string;
-            /**
-             * @description Quotas count per billing period, which is monthly.
-             * @example month
-             * @enum {string}
-             */
-            period: "month";
             /**
              * @description Percentages of the limit at which a `quota.threshold` webhook is sent, each once per period; default [80, 100].
              * @example [
@@ -1974,6 +1931,14 @@ export interface components {
              *     ]
              */
             thresholds?: number[];
+            /** @example requests */
+            metric: string;
+            /**
+             * @description Quotas count per billing period, which is monthly.
+             * @example month
+             * @enum {string}
+             */
+            period: "month";
         };
         CreatePlanDto: {
             /**
@@ -2306,6 +2271,15 @@ export interface components {
              * @enum {string}
              */
             environment: "live" | "test";
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
             /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
             /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
@@ -2320,10 +2294,6 @@ export interface components {
              *     ]
              */
             scopes: string[];
-            expiresAt: string | null;
-            revokedAt: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
         };
         KeyEventDataDto: {
             key: components["schemas"]["WebhookKeyDto"];
@@ -2350,12 +2320,12 @@ export interface components {
             } & components["schemas"]["KeyEventDataDto"];
         };
         KeyRotatedDataDto: {
+            /** @example 3600 */
+            gracePeriodSeconds: number;
             /** @description The rotated key, whose expiresAt is now the end of the grace period. */
             key: components["schemas"]["WebhookKeyDto"];
             /** @description The key that replaces it. */
             newKey: components["schemas"]["WebhookKeyDto"];
-            /** @example 3600 */
-            gracePeriodSeconds: number;
         };
         /** @description A key was rotated: `newKey` replaces `key`, which works until the end of the grace period. */
         KeyRotatedEvent: {
@@ -2439,6 +2409,11 @@ export interface components {
             } & components["schemas"]["KeyExpiringDataDto"];
         };
         KeyLeakedDataDto: {
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            reportedAt: string;
             key: components["schemas"]["WebhookKeyDto"];
             /**
              * @description Where the key was found, as the reporter said.
@@ -2450,8 +2425,6 @@ export interface components {
              * @example false
              */
             alreadyRevoked: boolean;
-            /** @example 2026-11-22T10:00:00.000Z */
-            reportedAt: string;
         };
         /** @description A key was reported as leaked (by its plaintext) and revoked. */
         KeyLeakedEvent: {
@@ -2480,6 +2453,11 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "suspended";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
             /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
             /** @example Acme Corp */
@@ -2496,8 +2474,6 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             };
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
         };
         ConsumerEventDataDto: {
             consumer: components["schemas"]["WebhookConsumerDto"];
@@ -2566,15 +2542,6 @@ export interface components {
             } & components["schemas"]["ConsumerEventDataDto"];
         };
         QuotaThresholdDataDto: {
-            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            consumerId: string;
-            /**
-             * @description The key whose request crossed the threshold.
-             * @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv
-             */
-            keyId: string;
-            /** @example requests */
-            metric: string;
             /**
              * @description Percent of the limit.
              * @example 80
@@ -2588,10 +2555,20 @@ export interface components {
              */
             used: number;
             /**
+             * Format: date-time
              * @description When the period ends and the quota starts again.
              * @example 2026-12-01T00:00:00.000Z
              */
             periodEnd: string;
+            /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            consumerId: string;
+            /**
+             * @description The key whose request crossed the threshold.
+             * @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            keyId: string;
+            /** @example requests */
+            metric: string;
         };
         /** @description A plan quota crossed one of its thresholds (default 80 % and 100 %); once per period and threshold. */
         QuotaThresholdEvent: {
@@ -2615,6 +2592,10 @@ export interface components {
             } & components["schemas"]["QuotaThresholdDataDto"];
         };
         RateLimitRuleStateDto: {
+            /** @example 1000 */
+            limit: number;
+            /** @example 60 */
+            windowSeconds: number;
             /**
              * @description `consumer`: all keys of the consumer count together; `key`: this key alone.
              * @example consumer
@@ -2623,23 +2604,20 @@ export interface components {
             scope: "consumer" | "key";
             /** @example default */
             name: string;
-            /** @example 1000 */
-            limit: number;
-            /** @example 60 */
-            windowSeconds: number;
         };
         RateLimitExceededDataDto: {
+            /**
+             * Format: date-time
+             * @description When the window ends and requests are admitted again.
+             * @example 2026-11-22T10:01:00.000Z
+             */
+            windowEndsAt: string;
             /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             keyId: string;
             /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             consumerId: string | null;
             /** @description The limit that refused the request. */
             limit: components["schemas"]["RateLimitRuleStateDto"];
-            /**
-             * @description When the window ends and requests are admitted again.
-             * @example 2026-11-22T10:01:00.000Z
-             */
-            windowEndsAt: string;
         };
         /** @description A key's first refused request (429) in a rate-limit window. */
         RateLimitExceededEvent: {
@@ -2699,9 +2677,12 @@ export interface components {
              * @enum {string}
              */
             reason: "failing";
-            endpoint: components["schemas"]["DisabledEndpointDto"];
-            /** @example 2026-11-19T10:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-11-19T10:00:00.000Z
+             */
             failingSince: string | null;
+            endpoint: components["schemas"]["DisabledEndpointDto"];
         };
         /** @description An endpoint failed every delivery for 3 days and was disabled. */
         WebhookEndpointDisabledEvent: {
@@ -2784,6 +2765,31 @@ export interface components {
         };
         CreatedWebhookEndpointDto: {
             /**
+             * @description Why a disabled endpoint was disabled: `failing` (3 days without a successful delivery) or `manual`.
+             * @enum {string|null}
+             */
+            disabledReason: "failing" | "manual" | null;
+            /**
+             * Format: date-time
+             * @description Since when every attempt has failed; null while deliveries succeed.
+             */
+            failingSince: string | null;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret still signs alongside the current one, after a rotation.
+             */
+            previousSecretExpiresAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            updatedAt: string;
+            /**
              * @description The signing secret (Standard Webhooks), shown only this once. Verify deliveries with it, e.g.
              *     `new Webhook(secret).verify(body, headers)` from the `standardwebhooks` package.
              * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -2812,21 +2818,33 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             };
+        };
+        WebhookEndpointDto: {
             /**
              * @description Why a disabled endpoint was disabled: `failing` (3 days without a successful delivery) or `manual`.
              * @enum {string|null}
              */
             disabledReason: "failing" | "manual" | null;
-            /** @description Since when every attempt has failed; null while deliveries succeed. */
+            /**
+             * Format: date-time
+             * @description Since when every attempt has failed; null while deliveries succeed.
+             */
             failingSince: string | null;
-            /** @description Until when the previous secret still signs alongside the current one, after a rotation. */
+            /**
+             * Format: date-time
+             * @description Until when the previous secret still signs alongside the current one, after a rotation.
+             */
             previousSecretExpiresAt: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
             createdAt: string;
-            /** @example 2026-11-22T10:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
             updatedAt: string;
-        };
-        WebhookEndpointDto: {
             /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
             /** @example https://hooks.example.com/tollgate */
@@ -2850,19 +2868,6 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             };
-            /**
-             * @description Why a disabled endpoint was disabled: `failing` (3 days without a successful delivery) or `manual`.
-             * @enum {string|null}
-             */
-            disabledReason: "failing" | "manual" | null;
-            /** @description Since when every attempt has failed; null while deliveries succeed. */
-            failingSince: string | null;
-            /** @description Until when the previous secret still signs alongside the current one, after a rotation. */
-            previousSecretExpiresAt: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
-            /** @example 2026-11-22T10:00:00.000Z */
-            updatedAt: string;
         };
         WebhookEndpointPageDto: {
             data: components["schemas"]["WebhookEndpointDto"][];
@@ -2913,7 +2918,10 @@ export interface components {
              * @example 1
              */
             attempt: number;
-            /** @example 2026-11-22T10:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
             startedAt: string;
             /** @example 42 */
             durationMs: number;
@@ -2943,6 +2951,28 @@ export interface components {
              * @example succeeded
              */
             status: components["schemas"]["WebhookDeliveryStatus"];
+            /**
+             * @description Attempts made.
+             * @example 1
+             */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due, while pending.
+             */
+            nextAttemptAt: string | null;
+            /** @example 200 */
+            lastStatusCode: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            lastAttemptAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
             /** @description The event as it is sent (the request body). */
             event: components["schemas"]["KeyCreatedEvent"] | components["schemas"]["KeyRotatedEvent"] | components["schemas"]["KeyRevokedEvent"] | components["schemas"]["KeyExpiringEvent"] | components["schemas"]["KeyLeakedEvent"] | components["schemas"]["ConsumerCreatedEvent"] | components["schemas"]["ConsumerSuspendedEvent"] | components["schemas"]["ConsumerResumedEvent"] | components["schemas"]["QuotaThresholdEvent"] | components["schemas"]["RateLimitExceededEvent"] | components["schemas"]["InvoiceClosedEvent"] | components["schemas"]["WebhookEndpointDisabledEvent"] | components["schemas"]["WebhookTestEvent"];
             /** @example whd_01JD5X3V8Q2mZt9aK3LpQw7Rv */
@@ -2954,20 +2984,7 @@ export interface components {
              * @example evt_01JD5X3V8Q2mZt9aK3LpQw7Rv
              */
             eventId: string;
-            /**
-             * @description Attempts made.
-             * @example 1
-             */
-            attempts: number;
-            /** @description When the next attempt is due, while pending. */
-            nextAttemptAt: string | null;
-            /** @example 200 */
-            lastStatusCode: number | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            lastAttemptAt: string | null;
             lastError: string | null;
-            /** @example 2026-11-22T10:00:00.000Z */
-            createdAt: string;
             /** @description Every attempt, oldest first. */
             attemptLog: components["schemas"]["WebhookAttemptDto"][];
         };
@@ -2998,6 +3015,42 @@ export interface components {
             alreadyRevoked: boolean;
             /** @example github-secret-scanning: acme/app#12 */
             source: string | null;
+        };
+        FieldErrorDto: {
+            /** @example scopes[0] */
+            field: string;
+            /** @example must match resource:action */
+            message: string;
+        };
+        ErrorResponseDto: {
+            /**
+             * @description HTTP status, repeated.
+             * @example 429
+             */
+            statusCode: number;
+            /**
+             * @description Seconds to wait before retrying (429 and 503 only).
+             * @example 60
+             */
+            retryAfter?: number;
+            /**
+             * @description Stable error code.
+             * @example RATE_LIMIT_EXCEEDED
+             * @enum {string}
+             */
+            error: "MISSING_API_KEY" | "INVALID_API_KEY" | "KEY_EXPIRED" | "KEY_REVOKED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED" | "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "PERIOD_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+            /**
+             * @description Human-readable explanation.
+             * @example Too many requests, please try again later
+             */
+            message: string;
+            /**
+             * @description The request id, also in the X-Request-Id header.
+             * @example req_8f3c0d2b9a1e4c7f
+             */
+            requestId: string;
+            /** @description Per-field problems (VALIDATION_FAILED only). */
+            details?: components["schemas"]["FieldErrorDto"][];
         };
         PlanSnapshotDto: {
             /** @example 4900 */
@@ -9544,6 +9597,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted */
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

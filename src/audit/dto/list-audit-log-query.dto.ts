@@ -2,7 +2,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { ISO_DATE_TIME } from '../../common/validators';
-import { ApiDateTime } from '../../common/api-schema';
+import { ApiDateTime, ApiInt } from '../../common/api-schema';
 
 export class ListAuditLogQueryDto extends PageQueryDto {
   /** Only changes made by this key. */
@@ -46,6 +46,7 @@ export const MAX_VERIFY_ENTRIES = 10_000;
 
 export class VerifyAuditLogQueryDto {
   /** Entries to check in this request, 1-10000. @example 10000 */
+  @ApiInt({ required: false, minimum: 1, maximum: MAX_VERIFY_ENTRIES, default: MAX_VERIFY_ENTRIES })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

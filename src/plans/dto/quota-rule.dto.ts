@@ -26,5 +26,6 @@ export class QuotaRuleDto {
   @IsInt({ each: true })
   @Min(1, { each: true })
   @Max(100, { each: true })
+  @ApiInt({ isArray: true, minimum: 1, maximum: 100 })
   thresholds?: number[];
 }

@@ -99,6 +99,7 @@ export class FailingWebhookEndpointDto {
   /** @example true */
   enabled: boolean;
   /** Since when every attempt has failed. @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   failingSince: string | null;
 }
 

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, RequireScopes } from '../../auth/decorators';
-import { ErrorResponseDto } from '../../common/error-response.dto';
+import { ApiErrorResponse } from '../../common/error-response.dto';
 import { KeyOutcomesQueryDto, KeyOutcomesReportDto } from './key-outcomes.dto';
 import { KeyOutcomesService } from './key-outcomes.service';
 
@@ -26,8 +26,8 @@ export class KeyOutcomesController {
     ].join(' '),
   })
   @ApiOkResponse({ type: KeyOutcomesReportDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'NOT_FOUND: no such consumer, or no such key (of that consumer)' })
+  @ApiErrorResponse(400, 'VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points')
+  @ApiErrorResponse(404, 'NOT_FOUND: no such consumer, or no such key (of that consumer)')
   get(@Query() query: KeyOutcomesQueryDto): Promise<KeyOutcomesReportDto> {
     return this.outcomes.report(query);
   }

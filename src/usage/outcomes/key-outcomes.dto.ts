@@ -1,3 +1,4 @@
+import { ApiInt } from '../../common/api-schema';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ISO_DATE_TIME } from '../../common/validators';
@@ -61,6 +62,7 @@ export class KeyOutcomeTotalDto {
   @ApiProperty({ enum: KEY_OUTCOMES, enumName: 'KeyOutcome', example: 'RATE_LIMIT_EXCEEDED' })
   outcome: KeyOutcome;
   /** @example 42 */
+  @ApiInt()
   quantity: number;
 }
 

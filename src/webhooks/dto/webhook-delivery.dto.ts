@@ -1,3 +1,4 @@
+import { ApiDateTime, ApiInt } from '../../common/api-schema';
 import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
@@ -10,12 +11,16 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 /** One attempt to deliver an event. */
 export class WebhookAttemptDto {
   /** 1 for the first attempt. @example 1 */
+  @ApiInt()
   attempt: number;
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   startedAt: string;
   /** @example 42 */
+  @ApiInt()
   durationMs: number;
   /** The receiver's status; null when it did not answer (timeout, refused connection). @example 200 */
+  @ApiInt()
   statusCode: number | null;
   /** A 2xx answer. @example true */
   success: boolean;
@@ -40,16 +45,21 @@ export class WebhookDeliveryDto {
   @ApiProperty({ enum: DELIVERY_STATUSES, enumName: 'WebhookDeliveryStatus' })
   status: DeliveryStatus;
   /** Attempts made. @example 1 */
+  @ApiInt()
   attempts: number;
   /** When the next attempt is due, while pending. @example null */
+  @ApiDateTime()
   nextAttemptAt: string | null;
   /** @example 200 */
+  @ApiInt()
   lastStatusCode: number | null;
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   lastAttemptAt: string | null;
   /** @example null */
   lastError: string | null;
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   createdAt: string;
   /** Every attempt, oldest first. */
   attemptLog: WebhookAttemptDto[];

@@ -1,3 +1,5 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ApiDateTime } from '../../common/api-schema';
 import { IsIn, IsOptional } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 
@@ -16,14 +18,19 @@ export class WebhookEndpointDto {
   /** @example {"team":"platform"} */
   metadata: Record<string, unknown>;
   /** Why a disabled endpoint was disabled: `failing` (3 days without a successful delivery) or `manual`. @example null */
+  @ApiProperty({ type: 'string', enum: ['failing', 'manual', null], nullable: true })
   disabledReason: 'failing' | 'manual' | null;
   /** Since when every attempt has failed; null while deliveries succeed. @example null */
+  @ApiDateTime()
   failingSince: string | null;
   /** Until when the previous secret still signs alongside the current one, after a rotation. @example null */
+  @ApiDateTime()
   previousSecretExpiresAt: string | null;
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   createdAt: string;
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   updatedAt: string;
 }
 

@@ -1,3 +1,4 @@
+import { ApiDateTime, ApiInt } from '../../common/api-schema';
 import { ApiProperty } from '@nestjs/swagger';
 import { InvoiceDto } from '../../billing/dto/invoice.dto';
 
@@ -20,10 +21,13 @@ export class WebhookKeyDto {
   /** @example ["usage:read"] */
   scopes: string[];
   /** @example null */
+  @ApiDateTime()
   expiresAt: string | null;
   /** @example null */
+  @ApiDateTime()
   revokedAt: string | null;
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   createdAt: string;
 }
 
@@ -42,6 +46,7 @@ export class WebhookConsumerDto {
   /** @example {"tier":"gold"} */
   metadata: Record<string, unknown>;
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   createdAt: string;
 }
 
@@ -55,6 +60,7 @@ export class KeyRotatedDataDto {
   /** The key that replaces it. */
   newKey: WebhookKeyDto;
   /** @example 3600 */
+  @ApiInt()
   gracePeriodSeconds: number;
 }
 
@@ -79,6 +85,7 @@ export class KeyLeakedDataDto {
   /** The key had been revoked before this report. @example false */
   alreadyRevoked: boolean;
   /** @example "2026-11-22T10:00:00.000Z" */
+  @ApiDateTime()
   reportedAt: string;
 }
 
@@ -94,12 +101,16 @@ export class QuotaThresholdDataDto {
   /** @example "requests" */
   metric: string;
   /** Percent of the limit. @example 80 */
+  @ApiInt()
   threshold: number;
   /** @example 100000 */
+  @ApiInt()
   limit: number;
   /** Used in the period when the threshold was crossed. @example 80000 */
+  @ApiInt()
   used: number;
   /** When the period ends and the quota starts again. @example "2026-12-01T00:00:00.000Z" */
+  @ApiDateTime()
   periodEnd: string;
 }
 
@@ -107,8 +118,10 @@ export class RateLimitRuleStateDto {
   /** @example "default" */
   name: string;
   /** @example 1000 */
+  @ApiInt()
   limit: number;
   /** @example 60 */
+  @ApiInt()
   windowSeconds: number;
   /** `consumer`: all keys of the consumer count together; `key`: this key alone. @example "consumer" */
   @ApiProperty({ enum: ['consumer', 'key'] })
@@ -123,6 +136,7 @@ export class RateLimitExceededDataDto {
   /** The limit that refused the request. */
   limit: RateLimitRuleStateDto;
   /** When the window ends and requests are admitted again. @example "2026-11-22T10:01:00.000Z" */
+  @ApiDateTime()
   windowEndsAt: string;
 }
 
@@ -145,6 +159,7 @@ export class EndpointDisabledDataDto {
   @ApiProperty({ enum: ['failing'] })
   reason: string;
   /** @example "2026-11-19T10:00:00.000Z" */
+  @ApiDateTime()
   failingSince: string | null;
 }
 
