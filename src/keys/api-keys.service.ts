@@ -21,6 +21,7 @@ import { Consumer } from '../consumers/consumer.entity';
 import { Transactions } from '../database/transactions';
 import { dialectOf } from '../database/dialect';
 import { ApiKey } from './api-key.entity';
+import { keepOneRootKey } from './root-key';
 import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { UpdateKeyDto } from './dto/update-key.dto';
@@ -173,10 +174,10 @@ export class ApiKeysService {
       });
       if (dto.scopes) {
         if (key.kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, dto.scopes);
-        if (key.kind === 'admin' && key.scopes.includes('*') && !dto.scopes.includes('*')) await this.keepOneRootKey(m, key.id);
+        if (key.kind === 'admin' && key.scopes.includes('*') && !dto.scopes.includes('*')) await keepOneRootKey(m, key.id);
       }
       // An expiry is a revocation that waits: the last root key may not be given one either.
-      if (dto.expiresAt && key.kind === 'admin' && key.scopes.includes('*')) await this.keepOneRootKey(m, key.id);
+      if (dto.expiresAt && key.kind === 'admin' && key.scopes.includes('*')) await keepOneRootKey(m, key.id);
       const before = toKeyDto(key);
       if (dto.name !== undefined) key.name = dto.name;
       if (dto.scopes !== undefined) key.scopes = dto.scopes;
@@ -203,7 +204,7 @@ export class ApiKeysService {
       const key = await this.find(m, scope, id, true);
       if (caller) this.refuseOutOfBounds(caller, key);
       if (key.revokedAt) return toKeyDto(key);
-      if (key.kind === 'admin' && key.scopes.includes('*')) await this.keepOneRootKey(m, key.id);
+      if (key.kind === 'admin' && key.scopes.includes('*')) await keepOneRootKey(m, key.id);
       key.revokedAt = new Date();
       key.updatedAt = key.revokedAt;
       await m.save(ApiKey, key);
@@ -326,25 +327,6 @@ export class ApiKeysService {
     if (caller.kind === 'admin' || caller.expiresAt === null) return;
     if (expiresAt === null || expiresAt.getTime() > caller.expiresAt) {
       throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot obtain a key that outlives it');
-    }
-  }
-
-  /** The last active admin key holding `*` is how operators get back in; it cannot be revoked or narrowed. */
-  private async keepOneRootKey(m: EntityManager, exceptId: string): Promise<void> {
-    const now = new Date();
-    const qb = m
-      .getRepository(ApiKey)
-      .createQueryBuilder('k')
-      .where('k.kind = :kind', { kind: 'admin' })
-      .andWhere('k.id != :id', { id: exceptId })
-      .andWhere('k.revoked_at IS NULL')
-      .andWhere('(k.expires_at IS NULL OR k.expires_at > :now)', { now });
-    // A locking read on MySQL: two transactions revoking the last two root keys at once must not both
-    // see the other as still active (InnoDB detects the lock cycle; Transactions retries the loser).
-    dialectOf(m).lockForUpdate(qb);
-    const others = await qb.getMany();
-    if (!others.some((k) => k.scopes.includes('*'))) {
-      throw AppException.conflict('This is the last active admin key with scope *; create another one first');
     }
   }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
+import { In } from 'typeorm';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service';
 import { parseKey } from '../auth/key-format';
 import { KeyHasher } from '../auth/key-hasher';
@@ -9,10 +9,12 @@ import { Actor } from '../audit/actor';
 import { AuditService } from '../audit/audit.service';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
+import { dialectOf } from '../database/dialect';
 import { Transactions } from '../database/transactions';
 import { ApiKey } from './api-key.entity';
 import { toKeyDto } from './api-keys.service';
 import { LeakedKeyReportDto } from './dto/report-leaked-key.dto';
+import { keepOneRootKey } from './root-key';
 
 /**
  * Revokes a key found in the wild by its plaintext (secret scanners, the CLI). The report is audited with
@@ -34,14 +36,14 @@ export class LeakedKeysService {
     const hashes = this.hasher.candidates(plaintext).map((c) => c.hash);
     const out = await this.tx.run(async (m) => {
       const qb = m.getRepository(ApiKey).createQueryBuilder('k').where({ hash: In(hashes) });
-      if (m.connection.options.type === 'mysql') qb.setLock('pessimistic_write');
+      dialectOf(m).lockForUpdate(qb);
       const key = await qb.getOne();
       if (!key) throw AppException.notFound('API key');
       if (key.kind === 'admin' && !isSubset(key.scopes, actor.scopes)) {
         throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot revoke an admin key that holds scopes it does not hold');
       }
       const newlyRevoked = key.revokedAt === null;
-      if (newlyRevoked && key.kind === 'admin' && key.scopes.includes('*')) await this.keepOneRootKey(m, key.id);
+      if (newlyRevoked && key.kind === 'admin' && key.scopes.includes('*')) await keepOneRootKey(m, key.id);
       if (newlyRevoked) {
         key.revokedAt = new Date();
         key.updatedAt = key.revokedAt;
@@ -59,21 +61,5 @@ export class LeakedKeysService {
     this.invalidate.key(out.key.id);
     if (out.key.kind === 'publishable') await this.origins.reload();
     return out;
-  }
-
-  /** As on every revocation: the last active admin key holding `*` is how operators get back in. */
-  private async keepOneRootKey(m: EntityManager, exceptId: string): Promise<void> {
-    const now = new Date();
-    const qb = m
-      .getRepository(ApiKey)
-      .createQueryBuilder('k')
-      .where('k.kind = :kind', { kind: 'admin' })
-      .andWhere('k.id != :id', { id: exceptId })
-      .andWhere('k.revoked_at IS NULL')
-      .andWhere('(k.expires_at IS NULL OR k.expires_at > :now)', { now });
-    if (m.connection.options.type === 'mysql') qb.setLock('pessimistic_write');
-    if (!(await qb.getMany()).some((k) => k.scopes.includes('*'))) {
-      throw AppException.conflict('This is the last active admin key with scope *; create another one first');
-    }
   }
 }

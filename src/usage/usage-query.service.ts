@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppException, FieldError } from '../common/app.exception';
+import { AppException } from '../common/app.exception';
 import { Consumer } from '../consumers/consumer.entity';
 import { toNumber } from '../database/sql';
 import { UsageReportDto } from './dto/usage-query.dto';
-import { parseTimestamp } from './usage-event';
-import { AggregateRow, buildReport, Granularity, GroupBy, MAX_POINTS, MAX_ROWS_READ, minuteRange, rangeProblems, SQL_BUCKET_MINUTES } from './usage-query';
+import { AggregateRow, buildReport, Granularity, GroupBy, MAX_POINTS, MAX_ROWS_READ, minuteRange, parseRange, SQL_BUCKET_MINUTES } from './usage-query';
 
 export interface UsageQuery {
   from: string;
@@ -33,13 +32,7 @@ export class UsageQueryService {
   async report(query: UsageQuery, consumerId: string | undefined, withConsumerOfKey = false): Promise<UsageReportDto> {
     const granularity = query.granularity ?? 'day';
     const groupBy = query.groupBy ?? 'metric';
-    const from = parseTimestamp(query.from);
-    const to = parseTimestamp(query.to);
-    const problems: FieldError[] = [];
-    if (Number.isNaN(from)) problems.push({ field: 'from', message: 'is not a valid date' });
-    if (Number.isNaN(to)) problems.push({ field: 'to', message: 'is not a valid date' });
-    if (!problems.length) problems.push(...rangeProblems(from, to, granularity));
-    if (problems.length) throw AppException.validation(problems, problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+    const { from, to } = parseRange(query.from, query.to, granularity);
 
     const size = SQL_BUCKET_MINUTES[granularity];
     const bucket = size === 1 ? 'bucket' : `(bucket - bucket % ${size})`;

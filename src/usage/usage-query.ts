@@ -1,4 +1,5 @@
-import type { FieldError } from '../common/app.exception';
+import { AppException, type FieldError } from '../common/app.exception';
+import { parseTimestamp } from './usage-event';
 
 export type Granularity = 'minute' | 'hour' | 'day' | 'month';
 export type GroupBy = 'metric' | 'key' | 'consumer';
@@ -48,6 +49,18 @@ export function rangeProblems(from: number, to: number, granularity: Granularity
  * Rollups are kept per minute, so a range selects the minutes that start inside [from, to):
  * exact when from and to fall on whole minutes.
  */
+/** The `[from, to)` of a usage read as epoch milliseconds, or a 400 VALIDATION_FAILED naming each problem. */
+export function parseRange(fromText: string, toText: string, granularity: Granularity): { from: number; to: number } {
+  const from = parseTimestamp(fromText);
+  const to = parseTimestamp(toText);
+  const problems: FieldError[] = [];
+  if (Number.isNaN(from)) problems.push({ field: 'from', message: 'is not a valid date' });
+  if (Number.isNaN(to)) problems.push({ field: 'to', message: 'is not a valid date' });
+  if (!problems.length) problems.push(...rangeProblems(from, to, granularity));
+  if (problems.length) throw AppException.validation(problems, problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+  return { from, to };
+}
+
 export function minuteRange(from: number, to: number): { first: number; end: number } {
   return { first: Math.ceil(from / MINUTE), end: Math.ceil(to / MINUTE) };
 }

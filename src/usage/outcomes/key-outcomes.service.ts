@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppException, FieldError } from '../../common/app.exception';
+import { AppException } from '../../common/app.exception';
 import { Consumer } from '../../consumers/consumer.entity';
 import { toNumber } from '../../database/sql';
 import { ApiKey } from '../../keys/api-key.entity';
-import { parseTimestamp } from '../usage-event';
-import { AggregateRow, buildReport, MAX_POINTS, minuteRange, rangeProblems, SQL_BUCKET_MINUTES } from '../usage-query';
+import { AggregateRow, buildReport, MAX_POINTS, minuteRange, parseRange, SQL_BUCKET_MINUTES } from '../usage-query';
 import { REQUESTS_METRIC } from '../usage-recorder.service';
 import { KEY_OUTCOMES, KeyOutcome } from './key-outcome';
 import { KeyOutcomesQueryDto, KeyOutcomesReportDto } from './key-outcomes.dto';
@@ -23,13 +22,7 @@ export class KeyOutcomesService {
   async report(query: KeyOutcomesQueryDto): Promise<KeyOutcomesReportDto> {
     const granularity = query.granularity ?? 'hour';
     const byKey = query.groupBy === 'key';
-    const from = parseTimestamp(query.from);
-    const to = parseTimestamp(query.to);
-    const problems: FieldError[] = [];
-    if (Number.isNaN(from)) problems.push({ field: 'from', message: 'is not a valid date' });
-    if (Number.isNaN(to)) problems.push({ field: 'to', message: 'is not a valid date' });
-    if (!problems.length) problems.push(...rangeProblems(from, to, granularity));
-    if (problems.length) throw AppException.validation(problems, problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+    const { from, to } = parseRange(query.from, query.to, granularity);
     if (query.consumerId !== undefined && !(await this.dataSource.getRepository(Consumer).existsBy({ id: query.consumerId }))) {
       throw AppException.notFound('Consumer');
     }
