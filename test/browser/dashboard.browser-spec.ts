@@ -252,7 +252,7 @@ describe('operator console (headless Chromium)', () => {
       expect(await textOf(page.getByTestId('chain-badge'))).toContain('Chain intact');
       expect(await textOf(page.locator('tbody'))).toContain('key.revoke');
       await go('#/webhooks');
-      expect(await textOf(page.locator('main'))).toContain('No webhook endpoints yet');
+      await eventually(async () => expect(await textOf(page.locator('main'))).toContain('No webhook endpoints yet'));
       expect(await page.getByRole('alert').count()).toBe(0);
       await go('#/');
       expect(await textOf(page.getByTestId('requests-24h'))).toBe('5');
@@ -294,7 +294,7 @@ describe('operator console (headless Chromium)', () => {
       // Shown once: leaving the list and coming back loses it.
       expect(await page.getByTestId('secret-once').count()).toBe(0);
       expect(await page.content()).not.toContain(secret);
-      expect(await textOf(page.locator('main'))).toContain('No deliveries to this endpoint yet');
+      await eventually(async () => expect(await textOf(page.locator('main'))).toContain('No deliveries to this endpoint yet'));
 
       await page.getByRole('button', { name: 'Send test event' }).click();
       await page.getByText('Test event queued').waitFor();
@@ -305,7 +305,7 @@ describe('operator console (headless Chromium)', () => {
       await eventually(async () => {
         await page.getByRole('button', { name: 'Refresh' }).click();
         expect(await delivery.getAttribute('data-status')).toBe('succeeded');
-      });
+      }, 30000);
       expect(await textOf(delivery)).toContain('webhook.test');
       expect(await textOf(delivery)).toContain('200');
       await delivery.locator('summary').click();
@@ -328,7 +328,7 @@ describe('operator console (headless Chromium)', () => {
         await page.getByRole('button', { name: 'Refresh' }).click();
         expect(await textOf(delivery.locator('summary'))).toBe('3');
         expect(await delivery.getAttribute('data-status')).toBe('succeeded');
-      });
+      }, 30000);
 
       // Rotating shows the new secret once; the next delivery carries its signature.
       await page.getByRole('button', { name: 'Rotate secret' }).click();
@@ -360,7 +360,7 @@ describe('operator console (headless Chromium)', () => {
       expect(await page.getByRole('button', { name: 'New endpoint' }).isDisabled()).toBe(true);
       await go(`#/webhooks/${state.endpointId}`);
       await page.locator('tbody tr[data-delivery]').first().waitFor();
-      expect(await textOf(page.locator('main'))).toContain('lacks the webhooks:write scope');
+      await eventually(async () => expect(await textOf(page.locator('main'))).toContain('lacks the webhooks:write scope'));
       for (const name of ['Send test event', 'Disable', 'Rotate secret', 'Delete', 'Retry']) {
         expect(await page.getByRole('button', { name, exact: true }).first().isDisabled()).toBe(true);
       }
@@ -377,7 +377,7 @@ describe('operator console (headless Chromium)', () => {
       const r = await server.get(`/v1/admin/webhook-endpoints/${state.endpointId}`, server.adminKey);
       expect(r.status).toBe(404);
       await go('#/webhooks');
-      expect(await textOf(page.locator('main'))).toContain('No webhook endpoints yet');
+      await eventually(async () => expect(await textOf(page.locator('main'))).toContain('No webhook endpoints yet'));
     }));
 
   it('hides and disables what a key without consumers:write may not do', () =>
