@@ -320,6 +320,9 @@ describe('operator console (headless Chromium)', () => {
       await eventually(async () => expect(await textOf(page.locator('main'))).toContain('No deliveries with status failed'));
       await page.locator('#delivery-status-filter').selectOption('succeeded');
       await delivery.waitFor();
+      // Back to every status: a retried delivery is pending until its attempt.
+      await page.locator('#delivery-status-filter').selectOption({ label: 'Any' });
+      await eventually(async () => expect(await delivery.count()).toBe(1));
 
       // Retry works on a delivery in any state: one more attempt.
       await delivery.getByRole('button', { name: 'Retry' }).click();
@@ -346,7 +349,28 @@ describe('operator console (headless Chromium)', () => {
       expect(await page.getByRole('button', { name: 'Send test event' }).isDisabled()).toBe(true);
       await page.getByRole('button', { name: 'Enable', exact: true }).click();
       await page.getByRole('button', { name: 'Disable', exact: true }).waitFor();
+
+      // Settings: every event from now on, and a new description.
+      await page.getByLabel('Description', { exact: true }).fill('Everything, for the on-call channel');
+      await page.locator('#edit-webhook-all-events').check();
+      await page.getByRole('button', { name: 'Save endpoint settings' }).click();
+      await eventually(async () => expect(await textOf(page.locator('dl.facts'))).toContain('all events'));
+      expect(await textOf(page.locator('dl.facts'))).toContain('Everything, for the on-call channel');
       await screenshot(page, 'dashboard-webhooks', DOC_IMAGES);
+
+      // An endpoint whose every attempt fails is named on the overview.
+      receiver.answer('/always-500', () => 500);
+      const failing = await server.post('/v1/admin/webhook-endpoints', { url: receiver.url('/always-500'), events: ['*'] }, server.adminKey);
+      expect(failing.status).toBe(201);
+      expect((await server.post(`/v1/admin/webhook-endpoints/${failing.body.id}/test`, {}, server.adminKey)).status).toBe(200);
+      await receiver.waitFor('/always-500', (rs) => rs.length >= 1);
+      await eventually(async () => {
+        await go('#/');
+        await page.getByTestId('requests-24h').waitFor();
+        expect(await page.getByTestId('webhooks-failing').count()).toBe(1);
+      });
+      expect(await textOf(page.getByTestId('webhooks-failing'))).toContain(receiver.url('/always-500'));
+      expect((await server.request('DELETE', `/v1/admin/webhook-endpoints/${failing.body.id}`, { key: server.adminKey })).status).toBe(204);
     }));
 
   it('shows webhooks to a webhooks:read key with every action disabled, and deletes an endpoint after confirmation', () =>

@@ -140,8 +140,7 @@ export function Webhooks() {
 
 function CreateEndpointForm({ onCreated }: { onCreated: (e: CreatedEndpoint) => void }) {
   const [url, setUrl] = useState('');
-  const [all, setAll] = useState(true);
-  const [chosen, setChosen] = useState<Set<Exclude<Subscription, '*'>>>(new Set());
+  const [events, setEvents] = useState<Subscription[]>(['*']);
   const [description, setDescription] = useState('');
   const action = useAction();
   return (
@@ -151,7 +150,7 @@ function CreateEndpointForm({ onCreated }: { onCreated: (e: CreatedEndpoint) => 
         ev.preventDefault();
         const body: Schemas['CreateWebhookEndpointDto'] = {
           url: url.trim(),
-          events: all ? ['*'] : EVENT_TYPES.filter((t) => chosen.has(t)),
+          events,
           description: description.trim() || null,
         };
         const created = await action.run(() => call(api.POST('/v1/admin/webhook-endpoints', { body })));
@@ -171,39 +170,82 @@ function CreateEndpointForm({ onCreated }: { onCreated: (e: CreatedEndpoint) => 
           Description (optional)
           <input id="webhook-description" value={description} onChange={(e) => setDescription(e.target.value)} />
         </label>
-        <fieldset>
-          <legend>Events</legend>
-          <label htmlFor="webhook-all-events">
-            <input id="webhook-all-events" type="checkbox" role="switch" checked={all} onChange={(e) => setAll(e.target.checked)} />
-            All events (<code>*</code>, including types added later)
-          </label>
-          {all
-            ? null
-            : EVENT_TYPES.map((t) => (
-                <label key={t} htmlFor={`webhook-event-${t}`}>
-                  <input
-                    id={`webhook-event-${t}`}
-                    type="checkbox"
-                    checked={chosen.has(t)}
-                    onChange={(e) =>
-                      setChosen((c) => {
-                        const next = new Set(c);
-                        if (e.target.checked) next.add(t);
-                        else next.delete(t);
-                        return next;
-                      })
-                    }
-                  />
-                  <code>{t}</code>
-                </label>
-              ))}
-        </fieldset>
+        <EventChooser idPrefix="webhook" value={events} onChange={setEvents} />
       </fieldset>
       {action.error ? <ErrorBox error={action.error} /> : null}
       <button type="submit" disabled={action.busy} aria-busy={action.busy}>
         Create endpoint
       </button>
     </form>
+  );
+}
+
+/** All events (`*`, which also covers types added later), or a chosen list. */
+function EventChooser({ idPrefix, value, onChange }: { idPrefix: string; value: readonly Subscription[]; onChange: (events: Subscription[]) => void }) {
+  const all = value.includes('*');
+  return (
+    <fieldset>
+      <legend>Events</legend>
+      <label htmlFor={`${idPrefix}-all-events`}>
+        <input id={`${idPrefix}-all-events`} type="checkbox" role="switch" checked={all} onChange={(e) => onChange(e.target.checked ? ['*'] : [])} />
+        All events (<code>*</code>, including types added later)
+      </label>
+      {all
+        ? null
+        : EVENT_TYPES.map((t) => (
+            <label key={t} htmlFor={`${idPrefix}-event-${t}`}>
+              <input
+                id={`${idPrefix}-event-${t}`}
+                type="checkbox"
+                checked={value.includes(t)}
+                onChange={(e) => onChange(EVENT_TYPES.filter((x) => (x === t ? e.target.checked : value.includes(x))))}
+              />
+              <code>{t}</code>
+            </label>
+          ))}
+    </fieldset>
+  );
+}
+
+/** An endpoint's subscriptions as the form edits them (the console is built with its server, so it knows every type). */
+function subscriptionsOf(events: readonly string[]): Subscription[] {
+  if (events.includes('*')) return ['*'];
+  return EVENT_TYPES.filter((t) => events.includes(t));
+}
+
+function EndpointSettings({ e, onSaved }: { e: Endpoint; onSaved: () => void }) {
+  const [url, setUrl] = useState(e.url);
+  const [events, setEvents] = useState<Subscription[]>(subscriptionsOf(e.events));
+  const [description, setDescription] = useState(e.description ?? '');
+  const action = useAction();
+  return (
+    <section>
+      <h2>Settings</h2>
+      <form
+        aria-label="Endpoint settings"
+        onSubmit={async (ev) => {
+          ev.preventDefault();
+          const body: Schemas['UpdateWebhookEndpointDto'] = { url: url.trim(), events, description: description.trim() || null };
+          if (await action.run(() => call(api.PATCH('/v1/admin/webhook-endpoints/{id}', { params: { path: { id: e.id } }, body })))) onSaved();
+        }}
+      >
+        <fieldset disabled={action.busy}>
+          <label htmlFor="edit-webhook-url">
+            Endpoint URL
+            <input id="edit-webhook-url" type="url" required value={url} onChange={(ev) => setUrl(ev.target.value)} />
+          </label>
+          <label htmlFor="edit-webhook-description">
+            Description
+            <input id="edit-webhook-description" value={description} onChange={(ev) => setDescription(ev.target.value)} />
+          </label>
+          <EventChooser idPrefix="edit-webhook" value={events} onChange={setEvents} />
+        </fieldset>
+        {action.error ? <ErrorBox error={action.error} /> : null}
+        <button type="submit" disabled={action.busy} aria-busy={action.busy}>
+          Save endpoint settings
+        </button>
+      </form>
+    </section>
   );
 }
 
@@ -277,6 +319,7 @@ export function WebhookEndpointPage({ id }: { id: string }) {
             allowed={can('webhooks:write')}
           />
           <Deliveries endpointId={e.id} tick={deliveriesTick} canRetry={can('webhooks:write') && e.enabled} enabled={e.enabled} />
+          {can('webhooks:write') ? <EndpointSettings key={e.updatedAt} e={e} onSaved={reload} /> : null}
         </section>
       )}
     </Show>
