@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, call, callNoContent, type ListQuery, type Schemas } from '../api';
 import { ConfirmButton, Empty, ErrorBox, needs, Pager, SecretOnce, Show } from '../components';
 import { Status, Time } from '../format';
@@ -312,7 +312,11 @@ export function WebhookEndpointPage({ id }: { id: string }) {
           </dl>
           <EndpointActions
             e={e}
-            onChanged={reload}
+            onChanged={() => {
+              // Disabling cancels pending deliveries: the list below changes too.
+              reload();
+              setDeliveriesTick((t) => t + 1);
+            }}
             onRotated={setSecret}
             onTested={() => setDeliveriesTick((t) => t + 1)}
             onDeleted={() => setDeleted(true)}
@@ -433,6 +437,14 @@ function Deliveries({ endpointId, tick, canRetry, enabled }: { endpointId: strin
     },
     [endpointId, status, tick],
   );
+  // While a delivery is pending, look again every few seconds so it is seen to succeed or fail.
+  const pending = paged.state.status === 'ok' && paged.state.data.data.some((d) => d.status === 'pending');
+  const { reload } = paged;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setTimeout(reload, 2000);
+    return () => clearTimeout(timer);
+  }, [pending, reload, paged.state]);
   const retryWhy = !can('webhooks:write') ? needs('webhooks:write') : !enabled ? 'The endpoint is disabled; enable it first' : undefined;
   return (
     <section>
