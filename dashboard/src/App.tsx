@@ -11,7 +11,7 @@ import { KeyPage } from './pages/Key';
 import { Plans } from './pages/Plans';
 import { Billing } from './pages/Billing';
 import { AuditLog } from './pages/AuditLog';
-import { Webhooks } from './pages/Webhooks';
+import { WebhookEndpointPage, Webhooks } from './pages/Webhooks';
 
 type Auth = { status: 'checking' } | { status: 'signed-out'; error?: ApiError } | { status: 'signed-in'; me: AdminMe };
 
@@ -146,7 +146,7 @@ function Page({ route }: { route: string[] }) {
     case 'audit':
       return <AuditLog />;
     case 'webhooks':
-      return <Webhooks />;
+      return id ? <WebhookEndpointPage id={id} /> : <Webhooks />;
     default:
       return <NotFound />;
   }

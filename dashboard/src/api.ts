@@ -64,6 +64,11 @@ export async function call<T>(request: Promise<{ data?: T; error?: unknown; resp
   return unwrap(result);
 }
 
+/** For answers without a body (204 No Content): resolves to true, or throws like `call`. */
+export function callNoContent(request: Promise<{ error?: unknown; response: Response }>): Promise<true> {
+  return call(request.then((r) => ({ error: r.error, response: r.response, data: r.response.ok ? (true as const) : undefined })));
+}
+
 /** Cursor pagination parameters, accepted by every list route. */
 export interface PageParams {
   limit?: number;

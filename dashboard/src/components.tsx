@@ -132,8 +132,21 @@ export function ConfirmButton({
   );
 }
 
-/** A secret shown once: read-only, selectable, with a copy button. */
-export function SecretOnce({ label, value, children }: { label: string; value: string; children?: ReactNode }) {
+/**
+ * A secret shown once: read-only, selectable, with a copy button. `kept` says what Tollgate keeps of it
+ * (a key: only a hash; a webhook signing secret is kept to sign, but never shown again).
+ */
+export function SecretOnce({
+  label,
+  value,
+  children,
+  kept = 'Tollgate keeps only a hash of it: store it now.',
+}: {
+  label: string;
+  value: string;
+  children?: ReactNode;
+  kept?: string;
+}) {
   const id = useId();
   const [copied, setCopied] = useState(false);
   const [manual, setManual] = useState(false);
@@ -163,7 +176,7 @@ export function SecretOnce({ label, value, children }: { label: string; value: s
         </button>
       </fieldset>
       <p role="note">
-        <strong>You will not see it again.</strong> Tollgate keeps only a hash of it: store it now. {manual ? 'It is selected: press Ctrl+C (⌘C) to copy it. ' : null}
+        <strong>You will not see it again.</strong> {kept} {manual ? 'It is selected: press Ctrl+C (⌘C) to copy it. ' : null}
         {children}
       </p>
     </article>

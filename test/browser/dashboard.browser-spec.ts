@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { adminKeyWith } from '../support/fixtures';
 import { ROOT, TestServer } from '../support/server';
+import { verify, WebhookReceiver } from '../support/webhook-receiver';
 import { launch, screenshot, watchedPage, WatchedPage } from './browser';
 
 /** The README's screenshots are retaken with UPDATE_DOC_IMAGES=1; otherwise they go with the other artifacts. */
@@ -32,8 +33,9 @@ describe('operator console (headless Chromium)', () => {
   let browser: Browser;
   let w: WatchedPage;
   let page: Page;
+  let receiver: WebhookReceiver;
   let failed = false;
-  const state: { consumerId?: string; keyId?: string; plaintext?: string } = {};
+  const state: { consumerId?: string; keyId?: string; plaintext?: string; endpointId?: string } = {};
 
   /** Runs a step; on failure saves a screenshot of where the page was. */
   async function step(name: string, body: () => Promise<void>): Promise<void> {
@@ -49,7 +51,9 @@ describe('operator console (headless Chromium)', () => {
   const go = (hash: string) => page.goto(`${server.url}/dashboard/${hash}`);
 
   beforeAll(async () => {
-    server = await TestServer.start();
+    // The webhook receiver is a local HTTP server; retries come quickly so a failed first attempt is retried within the test.
+    receiver = await WebhookReceiver.start();
+    server = await TestServer.start({ env: { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_RETRY_BASE_MS: '300' } });
     browser = await launch();
     w = await watchedPage(browser, server.url);
     page = w.page;
@@ -64,6 +68,8 @@ describe('operator console (headless Chromium)', () => {
         ['plans', '#/plans'],
         ['billing', '#/billing'],
         ['audit', '#/audit'],
+        ['webhooks', '#/webhooks'],
+        ...(state.endpointId ? [['webhook-endpoint', `#/webhooks/${state.endpointId}`]] : []),
         ...(state.consumerId ? [['consumer', `#/consumers/${state.consumerId}`]] : []),
         ...(state.keyId ? [['key', `#/keys/${state.keyId}`]] : []),
       ]) {
@@ -75,6 +81,7 @@ describe('operator console (headless Chromium)', () => {
     }
     await browser?.close();
     await server?.stop();
+    await receiver?.stop();
   });
 
   it('serves the console with a strict CSP, and refuses a wrong key with the API message and request id', () =>
@@ -245,12 +252,156 @@ describe('operator console (headless Chromium)', () => {
       expect(await textOf(page.getByTestId('chain-badge'))).toContain('Chain intact');
       expect(await textOf(page.locator('tbody'))).toContain('key.revoke');
       await go('#/webhooks');
-      expect(await textOf(page.locator('main'))).toMatch(/Not available|No webhook endpoints|Deliveries/);
+      await eventually(async () => expect(await textOf(page.locator('main'))).toContain('No webhook endpoints yet'));
       expect(await page.getByRole('alert').count()).toBe(0);
       await go('#/');
       expect(await textOf(page.getByTestId('requests-24h'))).toBe('5');
       await page.locator('.chart canvas').first().waitFor();
       await screenshot(page, 'dashboard-overview', DOC_IMAGES);
+    }));
+
+  it('creates a webhook endpoint, shows its secret once, and follows a test event to a successful delivery', () =>
+    step('webhooks', async () => {
+      const path = '/console-hook';
+      // The first attempt fails, so the delivery shows a failed attempt before the retry that succeeds.
+      let calls = 0;
+      receiver.answer(path, () => (++calls === 1 ? 503 : 200));
+
+      await go('#/webhooks');
+      await page.getByText('New endpoint').click();
+      await page.getByLabel('Endpoint URL').fill(receiver.url(path));
+      await page.getByLabel('Description (optional)').fill('Console test receiver');
+      await page.getByRole('switch', { name: /All events/ }).uncheck();
+      await page.getByRole('checkbox', { name: 'key.revoked' }).check();
+      await page.getByRole('checkbox', { name: 'consumer.created' }).check();
+      await page.getByRole('button', { name: 'Create endpoint' }).click();
+      const secretBox = page.getByTestId('secret-once');
+      await secretBox.waitFor();
+      expect(await secretBox.innerText()).toContain('You will not see it again');
+      const secret = await secretBox.locator('input').inputValue();
+      expect(secret).toMatch(/^whsec_/);
+      await secretBox.getByRole('button', { name: 'Copy' }).click();
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+      const row = page.locator('tbody tr').filter({ hasText: receiver.url(path) });
+      expect(await textOf(row)).toContain('key.revoked');
+      expect(await textOf(row)).toContain('consumer.created');
+      expect(await textOf(row.locator('mark'))).toBe('enabled');
+
+      await page.getByRole('link', { name: 'Open the endpoint' }).click();
+      await page.getByRole('heading', { name: receiver.url(path) }).waitFor();
+      state.endpointId = decodeURIComponent(page.url().split('/').pop() ?? '');
+      expect(state.endpointId).toMatch(/^whe_/);
+      // Shown once: leaving the list and coming back loses it.
+      expect(await page.getByTestId('secret-once').count()).toBe(0);
+      expect(await page.content()).not.toContain(secret);
+      await eventually(async () => expect(await textOf(page.locator('main'))).toContain('No deliveries to this endpoint yet'));
+
+      await page.getByRole('button', { name: 'Send test event' }).click();
+      await page.getByText('Test event queued').waitFor();
+      const received = await receiver.waitFor(path, (rs) => rs.length >= 2);
+      // Signed with the secret the console showed.
+      expect(verify(secret, received[1])).toMatchObject({ type: 'webhook.test' });
+      const delivery = page.locator('tbody tr[data-delivery]').first();
+      await eventually(async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        expect(await delivery.getAttribute('data-status')).toBe('succeeded');
+      }, 30000);
+      expect(await textOf(delivery)).toContain('webhook.test');
+      expect(await textOf(delivery)).toContain('200');
+      await delivery.locator('summary').click();
+      const first = delivery.locator('[data-attempt="1"]');
+      expect(await textOf(first)).toContain('503');
+      expect(await textOf(first)).toMatch(/\d+ ms/);
+      expect(await textOf(first.locator('pre'))).toBe('failure 503');
+      expect(await textOf(delivery.locator('[data-attempt="2"]'))).toContain('200');
+
+      // The status filter asks the API again.
+      await page.locator('#delivery-status-filter').selectOption('failed');
+      await eventually(async () => expect(await textOf(page.locator('main'))).toContain('No deliveries with status failed'));
+      await page.locator('#delivery-status-filter').selectOption('succeeded');
+      await delivery.waitFor();
+      // Back to every status: a retried delivery is pending until its attempt.
+      await page.locator('#delivery-status-filter').selectOption({ label: 'Any' });
+      await eventually(async () => expect(await delivery.count()).toBe(1));
+
+      // Retry works on a delivery in any state: one more attempt.
+      await delivery.getByRole('button', { name: 'Retry' }).click();
+      await receiver.waitFor(path, (rs) => rs.length >= 3);
+      await eventually(async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        expect(await textOf(delivery.locator('summary'))).toBe('3');
+        expect(await delivery.getAttribute('data-status')).toBe('succeeded');
+      }, 30000);
+
+      // Rotating shows the new secret once; the next delivery carries its signature.
+      await page.getByRole('button', { name: 'Rotate secret' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Rotate the secret' }).click();
+      const rotated = await page.getByTestId('secret-once').locator('input').inputValue();
+      expect(rotated).toMatch(/^whsec_/);
+      expect(rotated).not.toBe(secret);
+      await page.getByRole('button', { name: 'Send test event' }).click();
+      const afterRotation = await receiver.waitFor(path, (rs) => rs.length >= 4);
+      expect(verify(rotated, afterRotation[3])).toMatchObject({ type: 'webhook.test' });
+
+      // Disabled: no test events, and the list says so.
+      await page.getByRole('button', { name: 'Disable', exact: true }).click();
+      await page.getByRole('button', { name: 'Enable', exact: true }).waitFor();
+      expect(await page.getByRole('button', { name: 'Send test event' }).isDisabled()).toBe(true);
+      await page.getByRole('button', { name: 'Enable', exact: true }).click();
+      await page.getByRole('button', { name: 'Disable', exact: true }).waitFor();
+
+      // Settings: every event from now on, and a new description.
+      await page.getByLabel('Description', { exact: true }).fill('Everything, for the on-call channel');
+      await page.locator('#edit-webhook-all-events').check();
+      await page.getByRole('button', { name: 'Save endpoint settings' }).click();
+      await eventually(async () => expect(await textOf(page.locator('dl.facts'))).toContain('all events'));
+      expect(await textOf(page.locator('dl.facts'))).toContain('Everything, for the on-call channel');
+      await screenshot(page, 'dashboard-webhooks', DOC_IMAGES);
+
+      // An endpoint whose every attempt fails is named on the overview.
+      receiver.answer('/always-500', () => 500);
+      const failing = await server.post('/v1/admin/webhook-endpoints', { url: receiver.url('/always-500'), events: ['*'] }, server.adminKey);
+      expect(failing.status).toBe(201);
+      expect((await server.post(`/v1/admin/webhook-endpoints/${failing.body.id}/test`, {}, server.adminKey)).status).toBe(200);
+      await receiver.waitFor('/always-500', (rs) => rs.length >= 1);
+      await eventually(async () => {
+        await go('#/');
+        await page.getByTestId('requests-24h').waitFor();
+        expect(await page.getByTestId('webhooks-failing').count()).toBe(1);
+      });
+      expect(await textOf(page.getByTestId('webhooks-failing'))).toContain(receiver.url('/always-500'));
+      expect((await server.request('DELETE', `/v1/admin/webhook-endpoints/${failing.body.id}`, { key: server.adminKey })).status).toBe(204);
+    }));
+
+  it('shows webhooks to a webhooks:read key with every action disabled, and deletes an endpoint after confirmation', () =>
+    step('webhooks-scopes', async () => {
+      const readOnly = await adminKeyWith(server, ['webhooks:read']);
+      await page.getByTestId('whoami').click();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Admin API key').fill(readOnly);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      expect(await page.getByRole('button', { name: 'New endpoint' }).isDisabled()).toBe(true);
+      await go(`#/webhooks/${state.endpointId}`);
+      await page.locator('tbody tr[data-delivery]').first().waitFor();
+      await eventually(async () => expect(await textOf(page.locator('main'))).toContain('lacks the webhooks:write scope'));
+      for (const name of ['Send test event', 'Disable', 'Rotate secret', 'Delete', 'Retry']) {
+        expect(await page.getByRole('button', { name, exact: true }).first().isDisabled()).toBe(true);
+      }
+
+      await page.getByTestId('whoami').click();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Admin API key').fill(server.adminKey);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      await go(`#/webhooks/${state.endpointId}`);
+      await page.getByRole('button', { name: 'Delete', exact: true }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Delete the endpoint' }).click();
+      await page.getByRole('heading', { name: 'Endpoint deleted' }).waitFor();
+      const r = await server.get(`/v1/admin/webhook-endpoints/${state.endpointId}`, server.adminKey);
+      expect(r.status).toBe(404);
+      await go('#/webhooks');
+      await eventually(async () => expect(await textOf(page.locator('main'))).toContain('No webhook endpoints yet'));
     }));
 
   it('hides and disables what a key without consumers:write may not do', () =>
@@ -269,7 +420,7 @@ describe('operator console (headless Chromium)', () => {
       expect(await textOf(page.locator('main'))).toContain('lacks the consumers:write scope');
       expect(await page.getByRole('button', { name: /Suspend/ }).first().isDisabled()).toBe(true);
       // Routes the key may not read are not offered at all.
-      for (const name of ['Plans', 'Billing', 'Audit log']) expect(await page.getByRole('link', { name }).count()).toBe(0);
+      for (const name of ['Plans', 'Billing', 'Audit log', 'Webhooks']) expect(await page.getByRole('link', { name }).count()).toBe(0);
     }));
 
   it('is interactive within a second of navigation (warm browser, embedded database)', () =>

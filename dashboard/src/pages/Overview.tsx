@@ -60,6 +60,17 @@ function OverviewWithStats() {
                 </small>
               </article>
             </div>
+            {s.webhookEndpointsFailing.length ? (
+              <article role="note" className="error-box" data-testid="webhooks-failing">
+                <strong>Webhook endpoints failing:</strong>{' '}
+                {s.webhookEndpointsFailing.map((e, i) => (
+                  <span key={e.id}>
+                    {i ? ', ' : null}
+                    <a href={href('webhooks', e.id)}>{e.url}</a> {e.enabled ? <>since <Time value={e.failingSince} /></> : '(disabled)'}
+                  </span>
+                ))}
+              </article>
+            ) : null}
           </>
         )}
       </Show>
