@@ -14,9 +14,7 @@ export class RedisService implements OnApplicationShutdown {
   readonly subscriber: Redis | null;
   readonly prefix: string;
 
-  constructor(
-    @Inject(redisConfig.KEY) redis: ConfigType<typeof redisConfig>,
-  ) {
+  constructor(@Inject(redisConfig.KEY) redis: ConfigType<typeof redisConfig>) {
     const url = redis.url;
     this.prefix = redis.prefix;
     if (!url) {
