@@ -12,6 +12,7 @@ import { ErrorCode } from './common/error-code';
 import { createPino, PinoNestLogger } from './common/logger';
 import { createValidationPipe } from './common/validation.pipe';
 import { validateEnv } from './config/env.validation';
+import { appSettings, keysSettings } from './config/settings';
 import { MetricsService } from './metrics/metrics.service';
 import { installRequestHooks } from './observability/request-hooks';
 import { setupSwagger } from './swagger';
@@ -27,19 +28,21 @@ export interface CreateAppOptions {
 /** Builds the application exactly as it runs, so that main, the CLI and the OpenAPI export agree. */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const env = validateEnv(process.env);
+  const settings = appSettings(env);
+  const keyHeader = keysSettings(env).header;
   // Request ids: a random prefix per process and a counter, unique across instances without a
   // random draw per request.
   const instance = randomBytes(6).toString('hex');
   let requests = 0;
-  const logger = createPino(options.logLevel ?? env.LOG_LEVEL, env.API_KEY_HEADER);
+  const logger = createPino(options.logLevel ?? settings.logLevel, keyHeader);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // One line per request is written by installRequestHooks, with the key id and without the key.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: env.BODY_LIMIT_BYTES,
-    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => httpServer(handler, env.BODY_LIMIT_BYTES),
+    bodyLimit: settings.bodyLimitBytes,
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => httpServer(handler, settings.bodyLimitBytes),
     // false, a hop count or proxy addresses: never "every hop", which would let clients choose their address.
-    trustProxy: env.TRUST_PROXY,
+    trustProxy: settings.trustProxy,
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
@@ -62,7 +65,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // First: the request context, the request log line and the HTTP metrics.
   installRequestHooks(fastify, app.get(MetricsService));
   const origins = app.get(OriginRegistry);
-  const allowHeaders = ['x-api-key', 'authorization', 'content-type', 'x-request-id', env.API_KEY_HEADER?.toLowerCase()]
+  const allowHeaders = ['x-api-key', 'authorization', 'content-type', 'x-request-id', keyHeader?.toLowerCase()]
     .filter(Boolean)
     .join(', ');
 
@@ -71,9 +74,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // A declared length over the limit is refused before a byte of the body is read (and, with
     // Expect: 100-continue, before the client sends it). The connection closes after the answer, so that
     // an unsent or unread body cannot be taken for the next request.
-    if (Number(request.headers['content-length']) > env.BODY_LIMIT_BYTES) {
+    if (Number(request.headers['content-length']) > settings.bodyLimitBytes) {
       reply.header('connection', 'close');
-      throw new AppException(ErrorCode.PAYLOAD_TOO_LARGE, `The request body is larger than the limit of ${env.BODY_LIMIT_BYTES} bytes`);
+      throw new AppException(ErrorCode.PAYLOAD_TOO_LARGE, `The request body is larger than the limit of ${settings.bodyLimitBytes} bytes`);
     }
     const origin = request.headers.origin;
     if (!origin) return;
@@ -110,7 +113,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.setGlobalPrefix('v1', { exclude: ['health/live', 'health/ready', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
-  if (env.DOCS_ENABLED) setupSwagger(app, { ui: options.swaggerUi ?? true });
+  if (settings.docsEnabled) setupSwagger(app, { ui: options.swaggerUi ?? true });
   return app;
 }
 

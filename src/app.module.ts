@@ -7,7 +7,7 @@ import { AuthModule } from './auth/auth.module';
 import { ScopesGuard } from './auth/scopes.guard';
 import { BillingModule } from './billing/billing.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
-import { validateEnv } from './config/env.validation';
+import { configModuleOptions } from './config/settings';
 import { ConsumersModule } from './consumers/consumers.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { DatabaseModule } from './database/database.module';
@@ -31,7 +31,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({
   imports: [
-    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv, cache: true }),
+    ConfigModule.forRoot(configModuleOptions),
     DatabaseModule,
     RedisModule,
     RateLimitModule,

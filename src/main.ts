@@ -4,15 +4,19 @@ import { writeAfterLogs } from './common/logger';
 import { maskUrlPasswords } from './common/mask-url';
 import { loadEnvironment } from './config/env-file';
 import { validateEnv } from './config/env.validation';
+import { appSettings, AppSettings, databaseSettings, redisSettings } from './config/settings';
 import { startupBanner, serviceUrls } from './startup-banner';
 
 const ANOTHER_ADMIN_KEY = 'npm run cli -- create-admin-key --name <name>';
 
 async function bootstrap(): Promise<void> {
-  let env;
+  let settings: AppSettings, dbType: string, redis: boolean;
   try {
     loadEnvironment();
-    env = validateEnv(process.env);
+    const env = validateEnv(process.env);
+    settings = appSettings(env);
+    dbType = databaseSettings(env).type;
+    redis = Boolean(redisSettings(env).url);
   } catch (err) {
     process.stderr.write(`${maskUrlPasswords((err as Error).message)}\n`);
     process.exit(1);
@@ -21,10 +25,10 @@ async function bootstrap(): Promise<void> {
   const { createApp } = await import('./app.factory');
   const { BootstrapService } = await import('./keys/bootstrap.service');
   const app = await createApp();
-  await app.listen({ port: env.PORT, host: env.HOST });
+  await app.listen({ port: settings.port, host: settings.host });
   const log = app.getHttpAdapter().getInstance().log as unknown as Logger;
-  const urls = serviceUrls(env);
-  log.info({ api: urls.api, docs: urls.docs, dashboard: urls.dashboard, db: env.DB_TYPE, redis: Boolean(env.REDIS_URL) }, 'Tollgate is listening');
+  const urls = serviceUrls(settings);
+  log.info({ api: urls.api, docs: urls.docs, dashboard: urls.dashboard, db: dbType, redis }, 'Tollgate is listening');
   const first = app.get(BootstrapService).outcome;
   if (first?.created && first.generated && first.key) {
     // Printed, not logged (it is no JSON line, and it is shown exactly once), on the log stream, so that it

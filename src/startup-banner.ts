@@ -5,11 +5,11 @@ export interface ServiceUrls {
 }
 
 /** Where a person on this machine reaches the service: a wildcard listen address is shown as localhost. */
-export function serviceUrls(env: { HOST: string; PORT: number; DOCS_ENABLED: boolean }): ServiceUrls {
-  const wildcard = ['0.0.0.0', '::', '::0', ''].includes(env.HOST);
-  const host = wildcard ? 'localhost' : env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
-  const base = `http://${host}:${env.PORT}`;
-  return { api: `${base}/v1`, docs: env.DOCS_ENABLED ? `${base}/docs` : undefined, dashboard: `${base}/dashboard` };
+export function serviceUrls(app: { host: string; port: number; docsEnabled: boolean }): ServiceUrls {
+  const wildcard = ['0.0.0.0', '::', '::0', ''].includes(app.host);
+  const host = wildcard ? 'localhost' : app.host.includes(':') ? `[${app.host}]` : app.host;
+  const base = `http://${host}:${app.port}`;
+  return { api: `${base}/v1`, docs: app.docsEnabled ? `${base}/docs` : undefined, dashboard: `${base}/dashboard` };
 }
 
 /** The block printed once, on the first start, after everything else the start-up wrote. */

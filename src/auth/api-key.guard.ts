@@ -1,9 +1,9 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import type { ConfigType } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
 import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { keysConfig } from '../config/settings';
 import { AuthFailureLimiter } from './auth-failure.limiter';
 import { normalizeIp } from './ip-matcher';
 import { KeyVerifier, VerifyOutcome } from './key-verifier.service';
@@ -36,9 +36,9 @@ export class ApiKeyGuard implements CanActivate {
     private readonly verifier: KeyVerifier,
     private readonly failures: AuthFailureLimiter,
     private readonly metrics: MetricsService,
-    @Inject(ConfigService) config: ConfigService<EnvironmentVariables, true>,
+    @Inject(keysConfig.KEY) keys: ConfigType<typeof keysConfig>,
   ) {
-    const extra = config.get('API_KEY_HEADER', { infer: true });
+    const extra = keys.header;
     this.extraHeader = extra?.toLowerCase();
     this.missingKeyMessage = `No API key was sent: use the X-API-Key header${extra ? `, the ${extra} header` : ''} or Authorization: Bearer`;
   }

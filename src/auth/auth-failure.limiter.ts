@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { EnvironmentVariables } from '../config/env.validation';
+import type { ConfigType } from '@nestjs/config';
+import { limitsConfig } from '../config/settings';
 import { COUNTER_STORE, type CounterStore } from '../rate-limit/storage/counter-store';
 
 /**
@@ -15,10 +15,10 @@ export class AuthFailureLimiter {
 
   constructor(
     @Inject(COUNTER_STORE) private readonly store: CounterStore,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(limitsConfig.KEY) limits: ConfigType<typeof limitsConfig>,
   ) {
-    this.limit = config.get('AUTH_FAILURE_LIMIT', { infer: true });
-    this.windowMs = config.get('AUTH_FAILURE_WINDOW_SECONDS', { infer: true }) * 1000;
+    this.limit = limits.authFailures.limit;
+    this.windowMs = limits.authFailures.windowMs;
   }
 
   /** Records one failure; returns seconds to wait when the address is over its limit, else null. */

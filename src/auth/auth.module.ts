@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { EnvironmentVariables } from '../config/env.validation';
+import type { Settings } from '../config/settings';
 import { CounterStoreModule } from '../rate-limit/counter-store.module';
 import { RedisModule } from '../redis/redis.module';
 import { ApiKeyGuard } from './api-key.guard';
@@ -13,7 +13,7 @@ import { OriginRegistry } from './origin-registry.service';
 import { RouteAccessReader } from './route-access';
 import { ScopesGuard } from './scopes.guard';
 
-type Config = ConfigService<EnvironmentVariables, true>;
+type Config = ConfigService<Settings, true>;
 
 @Global()
 @Module({
@@ -23,19 +23,13 @@ type Config = ConfigService<EnvironmentVariables, true>;
       provide: KeyCache,
       inject: [ConfigService],
       useFactory: (config: Config) =>
-        new KeyCache({
-          ttlMs: config.get('KEY_CACHE_TTL_SECONDS', { infer: true }) * 1000,
-          staleMs: config.get('KEY_CACHE_STALE_SECONDS', { infer: true }) * 1000,
-          max: config.get('KEY_CACHE_MAX', { infer: true }),
-          negativeTtlMs: config.get('NEGATIVE_CACHE_TTL_SECONDS', { infer: true }) * 1000,
-          negativeMax: config.get('NEGATIVE_CACHE_MAX', { infer: true }),
-        }),
+new KeyCache(config.getOrThrow('keys.cache', { infer: true })),
     },
     {
       provide: KeyHasher,
       inject: [ConfigService],
       useFactory: (config: Config) =>
-        KeyHasher.parse(loadOrCreateSecret(config.get('KEY_HASH_SECRET', { infer: true }), config.get('SQLITE_PATH', { infer: true }))),
+        KeyHasher.parse(loadOrCreateSecret(config.get('keys.hashSecret', { infer: true }), config.getOrThrow('db.sqlitePath', { infer: true }))),
     },
     KeyVerifier,
     CacheInvalidationService,

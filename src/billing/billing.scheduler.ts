@@ -1,6 +1,6 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { billingConfig } from '../config/settings';
 import { BillingCloser } from './billing-closer.service';
 import { BillingPeriodsService } from './billing-periods.service';
 
@@ -21,13 +21,13 @@ export class BillingScheduler implements OnApplicationBootstrap, OnApplicationSh
   private readonly graceMs: number;
 
   constructor(
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(billingConfig.KEY) billing: ConfigType<typeof billingConfig>,
     private readonly periods: BillingPeriodsService,
     private readonly closer: BillingCloser,
   ) {
-    this.enabled = config.get('BILLING_AUTO_CLOSE', { infer: true });
-    this.intervalMs = config.get('BILLING_SCHEDULER_INTERVAL_SECONDS', { infer: true }) * 1000;
-    this.graceMs = config.get('BILLING_CLOSE_GRACE_HOURS', { infer: true }) * 3_600_000;
+    this.enabled = billing.autoClose;
+    this.intervalMs = billing.schedulerIntervalMs;
+    this.graceMs = billing.closeGraceMs;
   }
 
   onApplicationBootstrap(): void {

@@ -3,7 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
-import { validateEnv } from '../config/env.validation';
+import { configModuleOptions } from '../config/settings';
 import { DatabaseModule } from '../database/database.module';
 import { ApiKey } from '../keys/api-key.entity';
 import { ApiKeysService } from '../keys/api-keys.service';
@@ -19,7 +19,7 @@ import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
  */
 @Module({
   imports: [
-    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv, cache: true }),
+    ConfigModule.forRoot(configModuleOptions),
     DatabaseModule,
     RedisModule,
     RateLimitModule,

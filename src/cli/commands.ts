@@ -10,7 +10,7 @@ import { parseKey } from '../auth/key-format';
 import { KeyHasher } from '../auth/key-hasher';
 import { AppException } from '../common/app.exception';
 import { PinoNestLogger } from '../common/logger';
-import { validateEnv } from '../config/env.validation';
+import { databaseConfig } from '../config/settings';
 import { dataSourceOptions } from '../database/data-source-options';
 import { runMigrationsLocked } from '../database/migrate';
 import { ApiKey } from '../keys/api-key.entity';
@@ -45,7 +45,7 @@ const CONSOLE_KEY: AuthKey = {
 export async function migrateCommand(args: ParsedArgs, io: Io): Promise<number> {
   const opts = new Options(args, []);
   if (args.positionals.length) throw new UsageError('migrate takes no arguments');
-  const dataSource = await new DataSource(dataSourceOptions(validateEnv(process.env))).initialize();
+  const dataSource = await new DataSource(dataSourceOptions(databaseConfig())).initialize();
   try {
     const applied = await runMigrationsLocked(dataSource);
     if (opts.flag('json')) io.out(JSON.stringify({ applied }));

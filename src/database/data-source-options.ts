@@ -1,40 +1,34 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-
-export interface DatabaseEnv {
-  DB_TYPE: 'sqlite' | 'mysql';
-  SQLITE_PATH: string;
-  DATABASE_URL?: string;
-  DB_POOL_SIZE: number;
-}
+import type { DatabaseSettings } from '../config/settings';
 
 /** Data source options shared by the app, the CLI and `ormconfig.ts`; entities are added by the caller. */
-export function dataSourceOptions(env: DatabaseEnv): DataSourceOptions {
+export function dataSourceOptions(db: DatabaseSettings): DataSourceOptions {
   const migrations = [join(__dirname, 'migrations', '*.{js,ts}')].map((p) => p.replace(/\\/g, '/'));
-  if (env.DB_TYPE === 'mysql') {
+  if (db.type === 'mysql') {
     return {
       type: 'mysql',
-      url: env.DATABASE_URL,
+      url: db.url,
       timezone: 'Z',
       charset: 'utf8mb4_unicode_ci',
       supportBigNumbers: true,
       bigNumberStrings: true,
       dateStrings: false,
       connectTimeout: 3000,
-      poolSize: env.DB_POOL_SIZE,
+      poolSize: db.poolSize,
       // A pool that waits forever for a connection would hold requests while the database is down.
-      extra: { connectionLimit: env.DB_POOL_SIZE, queueLimit: 1000, enableKeepAlive: true },
+      extra: { connectionLimit: db.poolSize, queueLimit: 1000, enableKeepAlive: true },
       synchronize: false,
       migrationsRun: false,
       migrations,
       migrationsTableName: 'migrations',
     };
   }
-  if (env.SQLITE_PATH !== ':memory:') mkdirSync(dirname(env.SQLITE_PATH), { recursive: true });
+  if (db.sqlitePath !== ':memory:') mkdirSync(dirname(db.sqlitePath), { recursive: true });
   return {
     type: 'better-sqlite3',
-    database: env.SQLITE_PATH,
+    database: db.sqlitePath,
     enableWAL: true,
     timeout: 5000,
     statementCacheSize: 500,

@@ -1,8 +1,8 @@
 import { Global, Logger, Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import type { ConfigType } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { databaseConfig } from '../config/settings';
 import { dataSourceOptions } from './data-source-options';
 import { runMigrationsLocked } from './migrate';
 import { Transactions } from './transactions';
@@ -11,14 +11,9 @@ import { Transactions } from './transactions';
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<EnvironmentVariables, true>) => ({
-        ...dataSourceOptions({
-          DB_TYPE: config.get('DB_TYPE', { infer: true }),
-          SQLITE_PATH: config.get('SQLITE_PATH', { infer: true }),
-          DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
-          DB_POOL_SIZE: config.get('DB_POOL_SIZE', { infer: true }),
-        }),
+      inject: [databaseConfig.KEY],
+      useFactory: (db: ConfigType<typeof databaseConfig>) => ({
+        ...dataSourceOptions(db),
         autoLoadEntities: true,
         // Failed queries reach the error filter, which logs them without their parameters (which can
         // hold customer data); TypeORM's own logger would print every parameter.

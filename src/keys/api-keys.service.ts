@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, FindOptionsWhere, IsNull, LessThan } from 'typeorm';
 import type { AuthKey } from '../auth/auth-key';
@@ -16,7 +16,7 @@ import { AppException, FieldError } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { newId } from '../common/ids';
 import { decodeCursor, Page, PageQueryDto, toPage } from '../common/pagination';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { keysConfig } from '../config/settings';
 import { Consumer } from '../consumers/consumer.entity';
 import { Transactions } from '../database/transactions';
 import { dialectOf } from '../database/dialect';
@@ -69,9 +69,9 @@ export class ApiKeysService {
     private readonly audit: AuditService,
     private readonly invalidate: CacheInvalidationService,
     private readonly origins: OriginRegistry,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(keysConfig.KEY) keys: ConfigType<typeof keysConfig>,
   ) {
-    this.prefix = config.get('KEY_PREFIX', { infer: true });
+    this.prefix = keys.prefix;
   }
 
   /**

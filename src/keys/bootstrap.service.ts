@@ -1,5 +1,5 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SYSTEM_ACTOR } from '../audit/actor';
@@ -7,7 +7,7 @@ import { AuditService } from '../audit/audit.service';
 import { generateKey, parseKey, startOf } from '../auth/key-format';
 import { KeyHasher } from '../auth/key-hasher';
 import { newId } from '../common/ids';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { keysConfig } from '../config/settings';
 import { dialectOf } from '../database/dialect';
 import { Transactions } from '../database/transactions';
 import { ApiKey } from './api-key.entity';
@@ -31,7 +31,7 @@ export class BootstrapService implements OnApplicationBootstrap {
     private readonly tx: Transactions,
     private readonly hasher: KeyHasher,
     private readonly audit: AuditService,
-    private readonly config: ConfigService<EnvironmentVariables, true>,
+    @Inject(keysConfig.KEY) private readonly keys: ConfigType<typeof keysConfig>,
   ) {}
 
   /** What the start did about the first admin key; main prints it once the server listens. */
@@ -43,7 +43,7 @@ export class BootstrapService implements OnApplicationBootstrap {
   }
 
   async ensureFirstAdminKey(): Promise<BootstrapResult> {
-    const configured = this.config.get('ADMIN_API_KEY', { infer: true });
+    const configured = this.keys.adminApiKey;
     if (configured && !parseKey(configured)) {
       throw new Error(
         'ADMIN_API_KEY is not a well-formed Tollgate key (prefix_env_random+checksum). Generate one with `npm run cli -- generate-key`.',
@@ -53,7 +53,7 @@ export class BootstrapService implements OnApplicationBootstrap {
     const runner = namedLock ? this.dataSource.createQueryRunner() : null;
     try {
       if (runner) await namedLock!.acquire(runner, 'tollgate_bootstrap', 60);
-      const key = configured ?? generateKey(this.config.get('KEY_PREFIX', { infer: true }), 'live').key;
+      const key = configured ?? generateKey(this.keys.prefix, 'live').key;
       const created = await this.tx.run(async (m) => {
         // SQLite: take the database's write lock before looking, so that processes starting together on
         // one file queue here and the later ones see the first one's key. (MySQL holds a named lock above.)

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
-import type { EnvironmentVariables } from '../config/env.validation';
+import type { Settings } from '../config/settings';
 import { CounterStoreModule } from './counter-store.module';
 import { QuotaUsageReader } from './quota/quota-usage.reader';
 import { QuotaGuard } from './quota/quota.guard';
@@ -23,12 +23,12 @@ import { COUNTER_STORE, type CounterStore } from './storage';
     ThrottlerModule.forRootAsync({
       imports: [CounterStoreModule],
       inject: [ConfigService, COUNTER_STORE],
-      useFactory: (config: ConfigService<EnvironmentVariables, true>, store: CounterStore) => ({
+      useFactory: (config: ConfigService<Settings, true>, store: CounterStore) => ({
         throttlers: [
           {
             name: 'default',
-            limit: config.get('DEFAULT_RATE_LIMIT', { infer: true }),
-            ttl: config.get('DEFAULT_RATE_LIMIT_WINDOW_SECONDS', { infer: true }) * 1000,
+            limit: config.getOrThrow('limits.defaultRate.limit', { infer: true }),
+            ttl: config.getOrThrow('limits.defaultRate.windowMs', { infer: true }),
           },
         ],
         storage: store,

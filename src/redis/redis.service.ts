@@ -1,7 +1,7 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import Redis from 'ioredis';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { redisConfig } from '../config/settings';
 
 /**
  * The Redis connections, when REDIS_URL is set: one for commands (no offline queue and short timeouts,
@@ -14,9 +14,9 @@ export class RedisService implements OnApplicationShutdown {
   readonly subscriber: Redis | null;
   readonly prefix: string;
 
-  constructor(config: ConfigService<EnvironmentVariables, true>) {
-    const url = config.get('REDIS_URL', { infer: true });
-    this.prefix = config.get('REDIS_PREFIX', { infer: true });
+  constructor(@Inject(redisConfig.KEY) redis: ConfigType<typeof redisConfig>) {
+    const url = redis.url;
+    this.prefix = redis.prefix;
     if (!url) {
       this.client = null;
       this.subscriber = null;

@@ -1,6 +1,6 @@
-import type { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { usageSettings } from '../config/settings';
+import { validateEnv } from '../config/env.validation';
 import { InitialSchema1764000000000 } from '../database/migrations/1764000000000-initial-schema';
 import { UsageMetering1764200000001 } from '../database/migrations/1764200000001-usage-metering';
 import { BillingUsageTotals1764300000001 } from '../database/migrations/1764300000001-billing-usage-totals';
@@ -86,13 +86,13 @@ describe('usage SQL on SQLite', () => {
     await insertEvent('kept', now - 40 * DAY + 1000);
     await insertEvent('new', now - DAY);
     await ds.query('INSERT INTO usage_flushes (id, created_at) VALUES (?, ?), (?, ?)', ['f-old', sqlTime(new Date(now - 3 * DAY)), 'f-new', sqlTime(new Date(now - DAY))]);
-    const config = { get: () => 39 } as unknown as ConfigService<EnvironmentVariables, true>; // USAGE_BACKFILL_DAYS=39 → keep 40 days
-    const retention = new UsageRetentionService(ds, config);
+    // USAGE_BACKFILL_DAYS=39 → keep 40 days
+    const retention = new UsageRetentionService(ds, usageSettings(validateEnv({ USAGE_BACKFILL_DAYS: '39' })));
     expect(await retention.run(now)).toBe(2);
     expect((await ds.query('SELECT idempotency_key AS k FROM usage_events ORDER BY k')).map((r: { k: string }) => r.k)).toEqual(['kept', 'new']);
     expect((await ds.query('SELECT id FROM usage_flushes')).map((r: { id: string }) => r.id)).toEqual(['f-new']);
 
-    const short = new UsageRetentionService(ds, { get: () => 7 } as unknown as ConfigService<EnvironmentVariables, true>);
+    const short = new UsageRetentionService(ds, usageSettings(validateEnv({ USAGE_BACKFILL_DAYS: '7' })));
     await insertEvent('day-36', now - 36 * DAY);
     await insertEvent('day-34', now - 34 * DAY);
     expect(await short.run(now)).toBe(2); // 40 and 36 days old; kept for 35 days whatever the backfill

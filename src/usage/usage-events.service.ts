@@ -1,11 +1,11 @@
-import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
 import type { AuthKey } from '../auth/auth-key';
 import { canonicalJson } from '../audit/canonical';
 import { isDuplicateKey } from '../common/db-errors';
 import { ErrorCode } from '../common/error-code';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { usageConfig } from '../config/settings';
 import { dialectOf } from '../database/dialect';
 import { sqlTime, toDate } from '../database/sql';
 import { retrying } from '../database/retry';
@@ -39,9 +39,9 @@ export class UsageEventsService {
   constructor(
     private readonly tx: Transactions,
     private readonly quotas: QuotaService,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(usageConfig.KEY) usage: ConfigType<typeof usageConfig>,
   ) {
-    this.backfillDays = config.get('USAGE_BACKFILL_DAYS', { infer: true });
+    this.backfillDays = usage.backfillDays;
   }
 
   async ingest(key: AuthKey, raw: unknown[], now = Date.now()): Promise<UsageEventResultDto[]> {

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { ConfigService } from '@nestjs/config';
 import type { AuthKey } from '../auth/auth-key';
 import type { KeyCache } from '../auth/key-cache';
-import type { EnvironmentVariables } from '../config/env.validation';
+import type { UsageSettings } from '../config/settings';
 import { MetricsService } from '../metrics/metrics.service';
 import type { RollupRow, UsageBatch } from './usage-batch';
 import { UsageRecorder } from './usage-recorder.service';
@@ -75,15 +74,15 @@ class FakeSink {
 const rowKey = (r: RollupRow) => `${r.consumer_id}|${r.bucket}|${r.metric}|${r.key_id}|${r.environment}`;
 
 function setup(opts: Partial<{ flushIntervalMs: number; batchRows: number; maxRows: number }> = {}) {
-  const values: Record<string, number> = {
-    USAGE_FLUSH_INTERVAL_MS: opts.flushIntervalMs ?? 50,
-    USAGE_FLUSH_BATCH_ROWS: opts.batchRows ?? 1000,
-    USAGE_BUFFER_MAX_ROWS: opts.maxRows ?? 100_000,
+  const usage: UsageSettings = {
+    flushIntervalMs: opts.flushIntervalMs ?? 50,
+    flushBatchRows: opts.batchRows ?? 1000,
+    bufferMaxRows: opts.maxRows ?? 100_000,
+    backfillDays: 35,
   };
-  const config = { get: (name: string) => values[name] } as unknown as ConfigService<EnvironmentVariables, true>;
   const metrics = new MetricsService({ hits: 0, misses: 0, size: 0 } as unknown as KeyCache);
   const sink = new FakeSink();
-  const recorder = new UsageRecorder(sink as unknown as UsageSink, metrics, config);
+  const recorder = new UsageRecorder(sink as unknown as UsageSink, metrics, usage);
   return { recorder, sink, metrics };
 }
 

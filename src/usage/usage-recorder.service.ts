@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import type { AuthKey } from '../auth/auth-key';
 import { newId } from '../common/ids';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { usageConfig } from '../config/settings';
 import { MetricsService } from '../metrics/metrics.service';
 import { compareRollups, RollupRow, UsageBatch } from './usage-batch';
 import { UsageSink } from './usage-sink.service';
@@ -54,12 +54,12 @@ export class UsageRecorder implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly sink: UsageSink,
     private readonly metrics: MetricsService,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(usageConfig.KEY) usage: ConfigType<typeof usageConfig>,
   ) {
     this.opts = {
-      flushIntervalMs: config.get('USAGE_FLUSH_INTERVAL_MS', { infer: true }),
-      batchRows: config.get('USAGE_FLUSH_BATCH_ROWS', { infer: true }),
-      maxRows: config.get('USAGE_BUFFER_MAX_ROWS', { infer: true }),
+      flushIntervalMs: usage.flushIntervalMs,
+      batchRows: usage.flushBatchRows,
+      maxRows: usage.bufferMaxRows,
     };
   }
 

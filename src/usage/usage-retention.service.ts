@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { usageConfig } from '../config/settings';
 import { sqlTime, toNumber } from '../database/sql';
 
 const DAY = 86_400_000;
@@ -26,9 +26,9 @@ export class UsageRetentionService implements OnModuleInit, OnApplicationShutdow
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(usageConfig.KEY) usage: ConfigType<typeof usageConfig>,
   ) {
-    this.keepDays = Math.max(35, config.get('USAGE_BACKFILL_DAYS', { infer: true }) + 1);
+    this.keepDays = Math.max(35, usage.backfillDays + 1);
   }
 
   onModuleInit(): void {

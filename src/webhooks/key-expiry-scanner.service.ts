@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { webhooksConfig } from '../config/settings';
 import { sqlTime, toDate } from '../database/sql';
 import { WebhookAlerts } from './webhook-alerts.service';
 import { WebhookRetention } from './webhook-retention.service';
@@ -29,9 +29,9 @@ export class KeyExpiryScanner implements OnApplicationBootstrap, OnApplicationSh
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly alerts: WebhookAlerts,
     private readonly retention: WebhookRetention,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(webhooksConfig.KEY) webhooks: ConfigType<typeof webhooksConfig>,
   ) {
-    this.intervalMs = config.get('WEBHOOK_EXPIRY_SCAN_SECONDS', { infer: true }) * 1000;
+    this.intervalMs = webhooks.expiryScanIntervalMs;
   }
 
   onApplicationBootstrap(): void {

@@ -1,10 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { randomBase62 } from '../auth/key-format';
 import { newId } from '../common/ids';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { webhooksConfig } from '../config/settings';
 import { type Dialect, dialectOf } from '../database/dialect';
 import { sqlTime, toDate, toNumber } from '../database/sql';
 import { Transactions } from '../database/transactions';
@@ -80,18 +80,18 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     private readonly outbox: WebhookOutbox,
     private readonly endpoints: WebhookEndpointsService,
     private readonly metrics: WebhookMetrics,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(webhooksConfig.KEY) webhooks: ConfigType<typeof webhooksConfig>,
   ) {
-    this.concurrency = config.get('WEBHOOK_CONCURRENCY', { infer: true });
-    this.pollMs = config.get('WEBHOOK_POLL_INTERVAL_MS', { infer: true });
-    this.leaseMs = config.get('WEBHOOK_LEASE_SECONDS', { infer: true }) * 1000;
-    this.maxAttempts = config.get('WEBHOOK_MAX_ATTEMPTS', { infer: true });
-    this.retryBaseMs = config.get('WEBHOOK_RETRY_BASE_MS', { infer: true });
-    this.disableAfterMs = config.get('WEBHOOK_DISABLE_AFTER_SECONDS', { infer: true }) * 1000;
+    this.concurrency = webhooks.concurrency;
+    this.pollMs = webhooks.pollIntervalMs;
+    this.leaseMs = webhooks.leaseMs;
+    this.maxAttempts = webhooks.maxAttempts;
+    this.retryBaseMs = webhooks.retryBaseMs;
+    this.disableAfterMs = webhooks.disableAfterMs;
     this.dialect = dialectOf(dataSource);
     this.sender = new WebhookSender({
-      timeoutMs: config.get('WEBHOOK_TIMEOUT_MS', { infer: true }),
-      allowPrivate: config.get('WEBHOOK_ALLOW_PRIVATE_TARGETS', { infer: true }),
+      timeoutMs: webhooks.timeoutMs,
+      allowPrivate: webhooks.allowPrivateTargets,
       maxSockets: this.concurrency,
     });
   }

@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Actor, SYSTEM_ACTOR } from '../audit/actor';
@@ -7,7 +7,7 @@ import { AuditService } from '../audit/audit.service';
 import { AppException } from '../common/app.exception';
 import { newId } from '../common/ids';
 import { decodeCursor, Page, toPage } from '../common/pagination';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { webhooksConfig } from '../config/settings';
 import { sqlTime, toDate, toNumber } from '../database/sql';
 import { dialectOf } from '../database/dialect';
 import { Transactions } from '../database/transactions';
@@ -82,9 +82,9 @@ export class WebhookEndpointsService {
     private readonly tx: Transactions,
     private readonly audit: AuditService,
     private readonly outbox: WebhookOutbox,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(webhooksConfig.KEY) webhooks: ConfigType<typeof webhooksConfig>,
   ) {
-    this.allowPrivate = config.get('WEBHOOK_ALLOW_PRIVATE_TARGETS', { infer: true });
+    this.allowPrivate = webhooks.allowPrivateTargets;
   }
 
   async create(actor: Actor, dto: CreateWebhookEndpointDto): Promise<CreatedWebhookEndpointDto> {

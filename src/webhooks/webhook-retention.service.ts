@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { EnvironmentVariables } from '../config/env.validation';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { webhooksConfig } from '../config/settings';
 import { sqlTime } from '../database/sql';
 import { Transactions } from '../database/transactions';
 
@@ -19,9 +19,9 @@ export class WebhookRetention {
 
   constructor(
     private readonly tx: Transactions,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(webhooksConfig.KEY) webhooks: ConfigType<typeof webhooksConfig>,
   ) {
-    this.retentionMs = config.get('WEBHOOK_RETENTION_DAYS', { infer: true }) * 86_400_000;
+    this.retentionMs = webhooks.retentionMs;
   }
 
   async purge(now = new Date()): Promise<number> {

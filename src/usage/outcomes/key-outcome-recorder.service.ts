@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { EnvironmentVariables } from '../../config/env.validation';
+import { usageConfig } from '../../config/settings';
 import { upsertAdd } from '../../database/sql';
 import { Transactions } from '../../database/transactions';
 import { refusalOf, RefusalOutcome } from './key-outcome';
@@ -36,9 +36,9 @@ export class KeyOutcomeRecorder implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly tx: Transactions,
-    config: ConfigService<EnvironmentVariables, true>,
+    @Inject(usageConfig.KEY) usage: ConfigType<typeof usageConfig>,
   ) {
-    this.intervalMs = config.get('USAGE_FLUSH_INTERVAL_MS', { infer: true });
+    this.intervalMs = usage.flushIntervalMs;
   }
 
   /** Runs before the server listens; Fastify applies root hooks to every route when it becomes ready. */
