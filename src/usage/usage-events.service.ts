@@ -3,6 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
 import type { AuthKey } from '../auth/auth-key';
 import { canonicalJson } from '../audit/canonical';
+import { AppException } from '../common/app.exception';
 import { isDuplicateKey } from '../common/db-errors';
 import { ErrorCode } from '../common/error-code';
 import { usageConfig } from '../config/settings';
@@ -105,6 +106,11 @@ export class UsageEventsService {
     charged: Map<string, { metric: string; quantity: number } | null>,
   ): Promise<{ results: UsageEventResultDto[]; inserted: Set<string> }> {
     const consumerId = key.consumer!.id;
+    // A shared lock on the consumer orders this batch against a concurrent delete, which locks the row for
+    // update: either the delete sees the rollups written here and refuses, or this batch finds the consumer
+    // (and so the key) gone. Without it, events could land as rows of a consumer that no longer exists.
+    const [consumer] = await m.query(`SELECT id FROM consumers WHERE id = ?${dialectOf(m).forShare()}`, [consumerId]);
+    if (!consumer) throw new AppException(ErrorCode.INVALID_API_KEY, 'The API key is not valid');
     // The first event with a key is the one that may be stored; later ones in the batch compare to it.
     const firsts = new Map<string, UsageEvent>();
     for (const e of events) if (!firsts.has(e.idempotencyKey)) firsts.set(e.idempotencyKey, e);
