@@ -85,7 +85,7 @@ async function flushBench() {
   const { runMigrationsLocked } = require(join(DIST, 'database', 'migrate'));
   const { writeUsageBatch, compareRollups } = require(join(DIST, 'usage', 'usage-batch'));
   return withSchema(async (url) => {
-    const ds = await new DataSource({ ...dataSourceOptions({ DB_TYPE: 'mysql', DATABASE_URL: url, DB_POOL_SIZE: 2, SQLITE_PATH: '' }), logging: false }).initialize();
+    const ds = await new DataSource({ ...dataSourceOptions({ type: 'mysql', url, poolSize: 2, sqlitePath: '' }), logging: false }).initialize();
     try {
       await runMigrationsLocked(ds);
       const rows = counterRows().sort(compareRollups);
