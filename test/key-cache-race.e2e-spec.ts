@@ -1,79 +1,6 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { consumerWithKey, sleep } from './support/fixtures';
-import { freePort, MYSQL_URL, REDIS_URL, type Response, TestServer, USE_MYSQL } from './support/server';
-
-/**
- * A TCP proxy to the database whose answers the test can hold back: a query goes through and runs,
- * but its result reaches the server only when released. That puts a key read "in flight" for as long
- * as the test wants.
- */
-class HoldingProxy {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  private held: (() => void)[] | null = null;
-
-  private constructor(
-    readonly port: number,
-    private readonly target: { host: string; port: number },
-  ) {}
-
-  static async to(url: string): Promise<HoldingProxy> {
-    const u = new URL(url);
-    const proxy = new HoldingProxy(await freePort(), { host: u.hostname, port: Number(u.port || 3306) });
-    await proxy.open();
-    return proxy;
-  }
-
-  /** Answers from the database wait until release(). */
-  hold(): void {
-    this.held ??= [];
-  }
-
-  release(): void {
-    const held = this.held ?? [];
-    this.held = null;
-    for (const deliver of held) deliver();
-  }
-
-  get heldChunks(): number {
-    return this.held?.length ?? 0;
-  }
-
-  private async open(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = createConnection(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.on('data', (chunk: Buffer) => {
-        if (this.held) this.held.push(() => client.write(chunk));
-        else client.write(chunk);
-      });
-      upstream.on('end', () => client.end());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-  }
-
-  async close(): Promise<void> {
-    this.release();
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
-}
+import { TcpProxy } from './support/tcp-proxy';
+import { MYSQL_URL, REDIS_URL, type Response, TestServer, USE_MYSQL } from './support/server';
 
 const describeMulti = USE_MYSQL && REDIS_URL ? describe : describe.skip;
 
@@ -81,10 +8,10 @@ describeMulti('a key read in flight at revocation (runs with DB_TYPE=mysql and R
   const env = { REDIS_PREFIX: `tg-e2e-race-${Math.random().toString(36).slice(2, 10)}:`, LOG_LEVEL: 'warn' };
   let a: TestServer;
   let b: TestServer;
-  let proxy: HoldingProxy;
+  let proxy: TcpProxy;
 
   beforeAll(async () => {
-    proxy = await HoldingProxy.to(MYSQL_URL);
+    proxy = await TcpProxy.to(MYSQL_URL, 3306);
     a = await TestServer.start({ env });
     // B reads the database through the proxy; its key records are old after 2 s.
     const url = new URL(a.db.mysqlUrl!);

@@ -1,59 +1,7 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { consumerWithKey, sleep } from './support/fixtures';
+import { TcpProxy } from './support/tcp-proxy';
 import { insertPlan, rawSql } from './support/raw-sql';
-import { freePort, REDIS_URL, type Response, TestServer, USE_MYSQL } from './support/server';
-
-/** A TCP proxy to Redis that the test can cut and restore, to take Redis away from one instance only. */
-class TcpProxy {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-
-  private constructor(
-    readonly port: number,
-    private readonly target: { host: string; port: number },
-  ) {}
-
-  static async to(url: string): Promise<TcpProxy> {
-    const u = new URL(url);
-    const proxy = new TcpProxy(await freePort(), { host: u.hostname, port: Number(u.port || 6379) });
-    await proxy.open();
-    return proxy;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async open(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = createConnection(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
-}
+import { REDIS_URL, type Response, TestServer, USE_MYSQL } from './support/server';
 
 const count = (responses: Response[], status: number) => responses.filter((r) => r.status === status).length;
 
@@ -67,7 +15,7 @@ describeMulti('two instances on MariaDB + Redis (runs with DB_TYPE=mysql and RED
   let proxy: TcpProxy;
 
   beforeAll(async () => {
-    proxy = await TcpProxy.to(REDIS_URL!);
+    proxy = await TcpProxy.to(REDIS_URL!, 6379);
     a = await TestServer.start({ env });
     // B reaches Redis through the proxy, so that the test can take Redis away from B alone.
     b = await TestServer.startSibling(a, { env: { ...env, REDIS_URL: proxy.url } });
