@@ -115,9 +115,9 @@ class BenchServer {
 
 /**
  * Starts dist/src/main.js on a fresh SQLite database (or `reuse`'s database, after `reuse.stop(true)`),
- * LOG_LEVEL=warn, no Redis unless env sets REDIS_URL.
+ * LOG_LEVEL=warn, no Redis unless env sets REDIS_URL; `nodeArgs` go to node before the script (e.g. --cpu-prof).
  */
-async function startServer({ env = {}, reuse } = {}) {
+async function startServer({ env = {}, reuse, nodeArgs = [] } = {}) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
   const dir = reuse ? reuse.dir : mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
   const sqlitePath = reuse ? reuse.sqlitePath : join(dir, 'tollgate.sqlite');
@@ -136,7 +136,7 @@ async function startServer({ env = {}, reuse } = {}) {
     ...env,
   };
   for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
-  const proc = spawn(process.execPath, [MAIN], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, MAIN], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const server = new BenchServer(`http://127.0.0.1:${port}`, adminKey, sqlitePath, proc, dir);
   const keep = (chunk) => {
     server.output.push(chunk.toString());
@@ -290,7 +290,11 @@ async function main() {
   if (failed) process.exitCode = 1;
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err.stack ?? err}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  });
+}
+
+module.exports = { ctx, cpuMicros };

@@ -10,7 +10,7 @@ import { ApiKey } from '../keys/api-key.entity';
 import { Plan } from '../plans/plan.entity';
 import type { AuthKey } from './auth-key';
 import { IpMatcher } from './ip-matcher';
-import { KeyCache, KeyCacheEntry } from './key-cache';
+import { cacheKeyOf, KeyCache, KeyCacheEntry } from './key-cache';
 import { parseKey } from './key-format';
 import { KeyHasher } from './key-hasher';
 
@@ -49,6 +49,11 @@ type KeyRow = ApiKey & { consumer: Consumer | null; plan: Plan | null };
 
 /** Reads of a key never seen that are retried when an invalidation lands while they run. */
 const FILL_ATTEMPTS = 3;
+/** No key this server issues is longer (parseKey refuses them too); nothing longer is even digested. */
+const MAX_KEY_LENGTH = 128;
+
+/** A key read from the database: its record and the stored hash it was found under (after any re-hash). */
+type Found = { key: AuthKey; hash: string };
 
 /**
  * Resolves a presented key to its record and applies every check that is not a scope. Cached records
@@ -72,22 +77,25 @@ export class KeyVerifier {
    * known-missing), so that the guard awaits nothing on the hot path; a promise when the database must be asked.
    */
   verify(plaintext: string, from: RequestOrigin, now = Date.now()): VerifyOutcome | Promise<VerifyOutcome> {
-    // Shape and checksum first: a mistyped or made-up key costs no lookup at all.
-    if (!parseKey(plaintext)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
-    const hash = this.hasher.hash(plaintext);
-    const entry = this.cache.lookup(hash);
+    if (plaintext.length > MAX_KEY_LENGTH) return { ok: false, code: ErrorCode.INVALID_API_KEY };
+    // A cached record answers for a key seen before: one SHA-256, no HMAC, no checksum (it was checked
+    // when the key was first seen). Only keys never seen pay for the checksum, the HMAC and the read.
+    const id = cacheKeyOf(plaintext);
+    const entry = this.cache.lookup(id);
     if (entry) {
-      if (this.cache.claimRefresh(entry)) this.refresh(hash, entry);
+      if (this.cache.claimRefresh(entry)) this.refresh(id, entry);
       return this.outcome(entry.key, from, now);
     }
-    if (this.cache.isKnownMissing(hash)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
-    return this.verifyFromDatabase(plaintext, hash, from, now);
+    if (this.cache.isKnownMissing(id)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
+    // Shape and checksum: a mistyped or made-up key costs no lookup at all.
+    if (!parseKey(plaintext)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
+    return this.verifyFromDatabase(plaintext, id, from, now);
   }
 
-  private async verifyFromDatabase(plaintext: string, hash: string, from: RequestOrigin, now: number): Promise<VerifyOutcome> {
+  private async verifyFromDatabase(plaintext: string, id: string, from: RequestOrigin, now: number): Promise<VerifyOutcome> {
     let key: AuthKey | undefined;
     try {
-      key = await this.fill(plaintext, hash);
+      key = await this.fill(plaintext, id);
     } catch (err) {
       throw isDatabaseUnavailable(err) ? AppException.unavailable() : err;
     }
@@ -113,52 +121,53 @@ export class KeyVerifier {
   }
 
   /** One read per key never seen, shared by every request that presents it meanwhile. */
-  private fill(plaintext: string, hash: string): Promise<AuthKey | undefined> {
-    let pending = this.loading.get(hash);
+  private fill(plaintext: string, id: string): Promise<AuthKey | undefined> {
+    let pending = this.loading.get(id);
     if (!pending) {
-      pending = this.load(plaintext, hash).finally(() => this.loading.delete(hash));
-      this.loading.set(hash, pending);
+      pending = this.load(plaintext, id).finally(() => this.loading.delete(id));
+      this.loading.set(id, pending);
     }
     return pending;
   }
 
-  private async load(plaintext: string, hash: string): Promise<AuthKey | undefined> {
+  private async load(plaintext: string, id: string): Promise<AuthKey | undefined> {
     for (let attempt = 1; ; attempt++) {
       const ticket = this.cache.beginFill();
-      let key: AuthKey | undefined;
+      let found: Found | undefined;
       try {
-        key = await this.read(plaintext, hash);
+        found = await this.read(plaintext);
       } catch (err) {
         this.cache.abortFill(ticket);
         throw err;
       }
       // Changed while we read (revoked, suspended, …): read again, so the answer is not older than the change.
-      if (this.cache.completeFill(ticket, hash, key) || attempt >= FILL_ATTEMPTS) return key;
+      if (this.cache.completeFill(ticket, id, found) || attempt >= FILL_ATTEMPTS) return found?.key;
     }
   }
 
   /** Off the request path: the cached record keeps answering until the new one lands or is dropped. */
-  private refresh(hash: string, entry: KeyCacheEntry): void {
+  private refresh(id: string, entry: KeyCacheEntry): void {
     const ticket = this.cache.beginFill();
-    this.readRow([hash]).then(
+    this.readRow([entry.hash]).then(
       (row) => {
         entry.refreshing = false;
-        this.cache.completeFill(ticket, hash, row ? toAuthKey(row, row.consumer, row.plan) : undefined);
+        this.cache.completeFill(ticket, id, row ? { key: toAuthKey(row, row.consumer, row.plan), hash: row.hash } : undefined);
       },
       (err: Error) => {
         this.cache.abortFill(ticket);
-        this.cache.refreshFailed(hash, entry);
+        this.cache.refreshFailed(id, entry);
         if (!isDatabaseUnavailable(err)) this.logger.warn(`key record refresh failed: ${err.message}`);
       },
     );
   }
 
-  private async read(plaintext: string, currentHash: string): Promise<AuthKey | undefined> {
+  private async read(plaintext: string): Promise<Found | undefined> {
+    const currentHash = this.hasher.hash(plaintext);
     const hashes = this.hasher.secrets.length === 1 ? [currentHash] : this.hasher.candidates(plaintext).map((c) => c.hash);
     const row = await this.readRow(hashes);
     if (!row) return undefined;
     if (row.hash !== currentHash) await this.rehash(row.id, currentHash);
-    return toAuthKey(row, row.consumer, row.plan);
+    return { key: toAuthKey(row, row.consumer, row.plan), hash: currentHash };
   }
 
   /** The key, its consumer and the consumer's plan in one read. */

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Transactions } from '../database/transactions';
 import type { ApiKey } from '../keys/api-key.entity';
-import { KeyCache } from './key-cache';
+import { cacheKeyOf, KeyCache } from './key-cache';
 import { generateKey } from './key-format';
 import { KeyHasher } from './key-hasher';
 import { KeyVerifier, VerifyOutcome } from './key-verifier.service';
@@ -115,5 +115,34 @@ describe('KeyVerifier: reads against invalidations', () => {
     db.answer(1, row({ consumer: { id: 'cons_1', status: 'suspended', planId: null, billingAnchorDay: 1, createdAt: new Date(0) } } as never));
     expect(await pending).toMatchObject({ ok: false, code: 'CONSUMER_SUSPENDED' });
     expect(verify()).toMatchObject({ ok: false, code: 'CONSUMER_SUSPENDED' });
+  });
+
+  it('answers a key seen before without its HMAC, and refuses made-up keys without a read', async () => {
+    const first = verify();
+    db.answer(0, row());
+    await first;
+    const hmac = jest.spyOn(hasher, 'hash');
+    try {
+      expect(verify()).toMatchObject({ ok: true });
+      expect(hmac).not.toHaveBeenCalled();
+      // A wrong checksum, and something far longer than any key: refused at once, nothing hashed or read.
+      const tampered = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A');
+      expect(verifier.verify(tampered, from, now)).toEqual({ ok: false, code: 'INVALID_API_KEY' });
+      expect(verifier.verify(key.repeat(10), from, now)).toEqual({ ok: false, code: 'INVALID_API_KEY' });
+      expect(hmac).not.toHaveBeenCalled();
+      expect(db.reads).toHaveLength(1);
+    } finally {
+      hmac.mockRestore();
+    }
+  });
+
+  it('refreshes a record by the hash it is stored under', async () => {
+    const first = verify();
+    db.answer(0, row());
+    await first;
+    now += 1500;
+    verify();
+    expect(db.reads).toHaveLength(2);
+    expect(cache.lookup(cacheKeyOf(key))?.hash).toBe(hash);
   });
 });

@@ -5,7 +5,7 @@ import { DataSource, EntityManager, FindOptionsWhere, IsNull, LessThan } from 't
 import type { AuthKey } from '../auth/auth-key';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service';
 import { ipRuleProblem } from '../auth/ip-matcher';
-import { KeyCache } from '../auth/key-cache';
+import { cacheKeyOf, KeyCache } from '../auth/key-cache';
 import { generateKey, KeyEnvironment } from '../auth/key-format';
 import { KeyHasher } from '../auth/key-hasher';
 import { OriginRegistry } from '../auth/origin-registry.service';
@@ -134,7 +134,7 @@ export class ApiKeysService {
       await this.audit.record(m, actor, { action: 'key.create', targetType: 'key', targetId: row.id, after: { ...out } });
       return out;
     });
-    this.cache.forgetMissing(hash);
+    this.cache.forgetMissing(cacheKeyOf(plaintext));
     if (kind === 'publishable') await this.origins.reload();
     return { ...created, key: plaintext };
   }
@@ -275,7 +275,7 @@ export class ApiKeysService {
       return created;
     });
     this.invalidate.key(id);
-    this.cache.forgetMissing(hash);
+    this.cache.forgetMissing(cacheKeyOf(plaintext));
     return { ...out, key: plaintext };
   }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { KeyCache } from '../auth/key-cache';
+import { Tallies, Tally } from './tally';
 
 /**
  * Every Prometheus metric of the service, in one registry, so that each feature records into a named
@@ -94,7 +95,9 @@ export class MetricsService {
    * methods, statuses, result codes).
    */
   private readonly httpChildren = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
-  private readonly verificationChildren = new Map<string, { inc(): void }>();
+  private readonly verificationTallies = new Tallies(this.verifications);
+  /** Per source, per result code: no string is built to count a verification. */
+  private readonly verificationsBySource = { guard: new Map<string, Tally>(), verify: new Map<string, Tally>() };
 
   /** Counts one answered request and its latency, labelled by route template (never the raw URL). */
   observeHttp(route: string, method: string, status: number, seconds: number): void {
@@ -111,13 +114,10 @@ export class MetricsService {
 
   /** Counts one key verification by result code, from the guard or from POST /v1/keys/verify. */
   countVerification(code: string, source: 'guard' | 'verify'): void {
-    const id = `${source} ${code}`;
-    let child = this.verificationChildren.get(id);
-    if (child === undefined) {
-      child = this.verifications.labels({ code, source });
-      this.verificationChildren.set(id, child);
-    }
-    child.inc();
+    const bySource = this.verificationsBySource[source];
+    let tally = bySource.get(code);
+    if (tally === undefined) bySource.set(code, (tally = this.verificationTallies.of(code, source)));
+    tally.inc();
   }
 
   constructor(cache: KeyCache) {

@@ -1,28 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Counter } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
-
-type Child = ReturnType<Counter<'decision' | 'kind'>['labels']>;
-
-/**
- * A count kept in a plain number on the request path and handed to its Prometheus child when the metric
- * is read: prom-client hashes the labels on every inc(), even on a labelled child.
- */
-export class Tally {
-  private n = 0;
-
-  constructor(private readonly child: Child) {}
-
-  inc(): void {
-    this.n++;
-  }
-
-  flush(): void {
-    if (this.n === 0) return;
-    this.child.inc(this.n);
-    this.n = 0;
-  }
-}
+import { Tallies, type Tally } from '../metrics/tally';
 
 /**
  * What the limiters report: one counter per decision (a plain number on the request path, handed to
@@ -41,19 +19,11 @@ export class LimiterMetrics {
   readonly quotaLimited: Tally;
 
   constructor(private readonly metrics: MetricsService) {
-    const decisions = metrics.rateLimitDecisions;
-    this.rateAllowed = new Tally(decisions.labels('allowed', 'rate'));
-    this.rateLimited = new Tally(decisions.labels('limited', 'rate'));
-    this.quotaAllowed = new Tally(decisions.labels('allowed', 'quota'));
-    this.quotaLimited = new Tally(decisions.labels('limited', 'quota'));
-    const tallies = [this.rateAllowed, this.rateLimited, this.quotaAllowed, this.quotaLimited];
-    // prom-client calls collect() before it reads the metric (a scrape, or get() in a test).
-    const collectable = decisions as unknown as { collect?: () => unknown };
-    const previous = collectable.collect;
-    collectable.collect = function (this: unknown) {
-      for (const t of tallies) t.flush();
-      return previous?.call(this);
-    };
+    const decisions = new Tallies(metrics.rateLimitDecisions);
+    this.rateAllowed = decisions.of('allowed', 'rate');
+    this.rateLimited = decisions.of('limited', 'rate');
+    this.quotaAllowed = decisions.of('allowed', 'quota');
+    this.quotaLimited = decisions.of('limited', 'quota');
   }
 
   get redisDegraded(): boolean {

@@ -115,6 +115,19 @@ describe('UsageRecorder', () => {
     expect(recorder.pendingRows).toBe(0);
   });
 
+  it('never adds to a row that has left the buffer: counts during a flush go to the next batch', async () => {
+    const { recorder, sink } = setup();
+    const a = key('key_a', 'cons_1');
+    recorder.record(a, 'requests', 1, T0);
+    recorder.record(a, 'requests', 1, T0 + 1);
+    const writing = recorder.flush(); // the buffer is cut into a batch at once; the write is still going
+    recorder.record(a, 'requests', 5, T0 + 2);
+    expect(await writing).toBe(true);
+    expect(await recorder.flush()).toBe(true);
+    expect(sink.calls.map((b) => b.rows.map((r) => r.quantity))).toEqual([[2], [5]]);
+    expect(sink.total()).toBe(7);
+  });
+
   it('meters nothing for admin keys, but remembers that they were used', async () => {
     const { recorder, sink } = setup();
     recorder.record(key('key_admin', null), 'requests', 1, T0);
