@@ -24,7 +24,7 @@ describe('KeyCache', () => {
 
   it('serves a record while fresh, then serves it and asks for one refresh at a time, then drops it', () => {
     const c = make();
-    c.set('h1', key('k1'), 'stored-h1');
+    c.set('h1', { key: key('k1'), hash: 'stored-h1', version: 'v1' });
     const fresh = c.lookup('h1')!;
     expect(fresh.key.id).toBe('k1');
     expect(c.claimRefresh(fresh)).toBe(false);
@@ -44,12 +44,12 @@ describe('KeyCache', () => {
 
   it('is bounded and evicts the least recently used', () => {
     const c = make();
-    c.set('h1', key('k1'), 'stored-h1');
-    c.set('h2', key('k2'), 'stored-h2');
-    c.set('h3', key('k3'), 'stored-h3');
+    c.set('h1', { key: key('k1'), hash: 'stored-h1', version: 'v1' });
+    c.set('h2', { key: key('k2'), hash: 'stored-h2', version: 'v1' });
+    c.set('h3', { key: key('k3'), hash: 'stored-h3', version: 'v1' });
     now = 1000;
     c.lookup('h1');
-    c.set('h4', key('k4'), 'stored-h4');
+    c.set('h4', { key: key('k4'), hash: 'stored-h4', version: 'v1' });
     expect(c.size).toBe(3);
     expect(c.lookup('h2')).toBeUndefined();
     expect(c.lookup('h1')?.key.id).toBe('k1');
@@ -57,21 +57,21 @@ describe('KeyCache', () => {
 
   it('moves a record in the LRU order at most once a second', () => {
     const c = make({ ttlMs: 10_000, staleMs: 10_000 });
-    c.set('h1', key('k1'), 'stored-h1');
-    c.set('h2', key('k2'), 'stored-h2');
-    c.set('h3', key('k3'), 'stored-h3');
+    c.set('h1', { key: key('k1'), hash: 'stored-h1', version: 'v1' });
+    c.set('h2', { key: key('k2'), hash: 'stored-h2', version: 'v1' });
+    c.set('h3', { key: key('k3'), hash: 'stored-h3', version: 'v1' });
     now = 999;
     c.lookup('h1'); // too soon after it was stored: keeps its place, the oldest
-    c.set('h4', key('k4'), 'stored-h4');
+    c.set('h4', { key: key('k4'), hash: 'stored-h4', version: 'v1' });
     expect(c.lookup('h1')).toBeUndefined();
     expect(c.lookup('h2')?.key.id).toBe('k2');
   });
 
   it('invalidates by key id and by consumer id', () => {
     const c = make({ max: 10 });
-    c.set('h1', key('k1', 'a'), 'stored-h1');
-    c.set('h2', key('k2', 'a'), 'stored-h2');
-    c.set('h3', key('k3', 'b'), 'stored-h3');
+    c.set('h1', { key: key('k1', 'a'), hash: 'stored-h1', version: 'v1' });
+    c.set('h2', { key: key('k2', 'a'), hash: 'stored-h2', version: 'v1' });
+    c.set('h3', { key: key('k3', 'b'), hash: 'stored-h3', version: 'v1' });
     c.invalidateKey('k3');
     expect(c.lookup('h3')).toBeUndefined();
     c.invalidateConsumer('a');
@@ -96,14 +96,14 @@ describe('KeyCache', () => {
     c.forgetMissing('h1');
     expect(c.isKnownMissing('h1')).toBe(false);
     c.rememberMissing('h2');
-    c.set('h2', key('k2'), 'stored-h2');
+    c.set('h2', { key: key('k2'), hash: 'stored-h2', version: 'v1' });
     expect(c.isKnownMissing('h2')).toBe(false);
   });
 
   it('counts hits and misses', () => {
     const c = make();
     c.lookup('nope');
-    c.set('h1', key('k1'), 'stored-h1');
+    c.set('h1', { key: key('k1'), hash: 'stored-h1', version: 'v1' });
     c.lookup('h1');
     expect([c.hits, c.misses]).toEqual([1, 1]);
   });
@@ -111,14 +111,14 @@ describe('KeyCache', () => {
   describe('a fill that began before an invalidation cannot land after it', () => {
     it('by key: a read of the key from before its revocation is discarded', () => {
       const c = make({ max: 10 });
-      c.set('h1', key('k1'), 'stored-h1');
+      c.set('h1', { key: key('k1'), hash: 'stored-h1', version: 'v1' });
       const ticket = c.beginFill();
       c.invalidateKey('k1');
-      expect(c.completeFill(ticket, 'h1', { key: key('k1'), hash: 'stored-h1' })).toBe(false);
+      expect(c.completeFill(ticket, 'h1', { key: key('k1'), hash: 'stored-h1', version: 'v1' })).toBe(false);
       expect(c.lookup('h1')).toBeUndefined();
       // A read that began after the invalidation lands.
       const later = c.beginFill();
-      expect(c.completeFill(later, 'h1', { key: key('k1'), hash: 'stored-h1' })).toBe(true);
+      expect(c.completeFill(later, 'h1', { key: key('k1'), hash: 'stored-h1', version: 'v1' })).toBe(true);
       expect(c.lookup('h1')?.key.id).toBe('k1');
     });
 
@@ -126,10 +126,10 @@ describe('KeyCache', () => {
       const c = make({ max: 10 });
       let t = c.beginFill();
       c.invalidateConsumer('a');
-      expect(c.completeFill(t, 'h1', { key: key('k1', 'a'), hash: 'stored-h1' })).toBe(false);
+      expect(c.completeFill(t, 'h1', { key: key('k1', 'a'), hash: 'stored-h1', version: 'v1' })).toBe(false);
       t = c.beginFill();
       c.invalidateConsumer('b');
-      expect(c.completeFill(t, 'h1', { key: key('k1', 'a'), hash: 'stored-h1' })).toBe(true);
+      expect(c.completeFill(t, 'h1', { key: key('k1', 'a'), hash: 'stored-h1', version: 'v1' })).toBe(true);
 
       t = c.beginFill();
       c.forgetMissing('h9');
@@ -138,7 +138,7 @@ describe('KeyCache', () => {
 
       t = c.beginFill();
       c.clear();
-      expect(c.completeFill(t, 'h2', { key: key('k2'), hash: 'stored-h2' })).toBe(false);
+      expect(c.completeFill(t, 'h2', { key: key('k2'), hash: 'stored-h2', version: 'v1' })).toBe(false);
       expect(c.size).toBe(0);
     });
 
@@ -147,16 +147,16 @@ describe('KeyCache', () => {
       const early = c.beginFill();
       c.invalidateKey('k1');
       const late = c.beginFill();
-      expect(c.completeFill(late, 'h1', { key: key('k1'), hash: 'stored-h1' })).toBe(true);
-      expect(c.completeFill(early, 'h2', { key: key('k2'), hash: 'stored-h2' })).toBe(true);
+      expect(c.completeFill(late, 'h1', { key: key('k1'), hash: 'stored-h1', version: 'v1' })).toBe(true);
+      expect(c.completeFill(early, 'h2', { key: key('k2'), hash: 'stored-h2', version: 'v1' })).toBe(true);
       const again = c.beginFill();
       c.invalidateKey('k2');
-      expect(c.completeFill(again, 'h2', { key: key('k2'), hash: 'stored-h2' })).toBe(false);
+      expect(c.completeFill(again, 'h2', { key: key('k2'), hash: 'stored-h2', version: 'v1' })).toBe(false);
     });
 
     it('a fill that found nothing is remembered as missing', () => {
       const c = make();
-      c.set('h1', key('k1'), 'stored-h1');
+      c.set('h1', { key: key('k1'), hash: 'stored-h1', version: 'v1' });
       expect(c.completeFill(c.beginFill(), 'h1', undefined)).toBe(true);
       expect(c.lookup('h1')).toBeUndefined();
       expect(c.isKnownMissing('h1')).toBe(true);

@@ -16,12 +16,23 @@ export interface KeyCacheEntry {
   readonly key: AuthKey;
   /** The key's stored hash (HMAC), which a background refresh reads the row by. */
   readonly hash: string;
+  /** What the record was built from, as a string: a refresh that reads the same keeps the same record. */
+  readonly version: string;
   refreshAt: number;
   /** Past this the record is not served at all (the database has not confirmed it for too long). */
-  readonly staleUntil: number;
+  staleUntil: number;
   refreshing: boolean;
   /** When lookup last moved it to the young end of the LRU order. */
   touchedAt: number;
+}
+
+/** What a read of the database gives the cache for one presented key. */
+export interface CachedKey {
+  key: AuthKey;
+  /** The stored hash (HMAC) the row was found under. */
+  hash: string;
+  /** A string of everything the record was built from (see KeyCacheEntry.version). */
+  version: string;
 }
 
 export interface KeyCacheOptions {
@@ -132,12 +143,19 @@ export class KeyCache {
    * `hash`, unless an invalidation that concerns it happened after the fill began. Returns false when the
    * result was discarded for that reason.
    */
-  completeFill(ticket: number, id: string, found: { key: AuthKey; hash: string } | undefined): boolean {
+  completeFill(ticket: number, id: string, found: CachedKey | undefined): boolean {
     const started = this.fills.get(ticket);
     const stale = started === undefined || this.invalidatedSince(started, id, found?.key);
     this.endFill(ticket);
     if (stale) return false;
-    if (found) this.set(id, found.key, found.hash);
+    const current = found && this.entries.get(id);
+    if (current && current.version === found!.version && current.key.id === found!.key.id) {
+      // Read back unchanged: the same record serves on, with what was derived from it (limit policies,
+      // usage counters), for another TTL.
+      this.renew(current);
+      return true;
+    }
+    if (found) this.set(id, found);
     else {
       this.remove(id);
       this.rememberMissing(id);
@@ -149,11 +167,11 @@ export class KeyCache {
     this.endFill(ticket);
   }
 
-  set(id: string, key: AuthKey, hash: string): void {
+  set(id: string, { key, hash, version }: CachedKey): void {
     if (this.opts.ttlMs <= 0) return;
     const now = this.now();
     this.remove(id);
-    this.entries.set(id, { key, hash, refreshAt: now + this.opts.ttlMs, staleUntil: now + Math.max(this.opts.ttlMs, this.opts.staleMs), refreshing: false, touchedAt: now });
+    this.entries.set(id, { key, hash, version, refreshAt: now + this.opts.ttlMs, staleUntil: now + Math.max(this.opts.ttlMs, this.opts.staleMs), refreshing: false, touchedAt: now });
     this.byKeyId.set(key.id, id);
     if (key.consumer) {
       let set = this.byConsumerId.get(key.consumer.id);
@@ -162,6 +180,13 @@ export class KeyCache {
     }
     this.negative.delete(id);
     while (this.entries.size > this.opts.max) this.remove(this.entries.keys().next().value as string);
+  }
+
+  private renew(e: KeyCacheEntry): void {
+    const now = this.now();
+    e.refreshAt = now + this.opts.ttlMs;
+    e.staleUntil = now + Math.max(this.opts.ttlMs, this.opts.staleMs);
+    e.refreshing = false;
   }
 
   isKnownMissing(id: string): boolean {

@@ -10,7 +10,7 @@ import { ApiKey } from '../keys/api-key.entity';
 import { Plan } from '../plans/plan.entity';
 import type { AuthKey } from './auth-key';
 import { IpMatcher } from './ip-matcher';
-import { cacheKeyOf, KeyCache, KeyCacheEntry } from './key-cache';
+import { type CachedKey, cacheKeyOf, KeyCache, KeyCacheEntry } from './key-cache';
 import { parseKey } from './key-format';
 import { KeyHasher } from './key-hasher';
 
@@ -52,8 +52,12 @@ const FILL_ATTEMPTS = 3;
 /** No key this server issues is longer (parseKey refuses them too); nothing longer is even digested. */
 const MAX_KEY_LENGTH = 128;
 
-/** A key read from the database: its record and the stored hash it was found under (after any re-hash). */
-type Found = { key: AuthKey; hash: string };
+/** A key row read with its consumer and plan, as the cache keeps it. */
+function cached(row: KeyRow, hash: string): CachedKey {
+  // The row with its consumer and plan, every column but the key's lastUsedAt (written by every usage
+  // flush): any change to any of them gives another version.
+  return { key: toAuthKey(row, row.consumer, row.plan), hash, version: JSON.stringify(row, (name: string, value: unknown) => (name === 'lastUsedAt' ? undefined : value)) };
+}
 
 /**
  * Resolves a presented key to its record and applies every check that is not a scope. Cached records
@@ -133,7 +137,7 @@ export class KeyVerifier {
   private async load(plaintext: string, id: string): Promise<AuthKey | undefined> {
     for (let attempt = 1; ; attempt++) {
       const ticket = this.cache.beginFill();
-      let found: Found | undefined;
+      let found: CachedKey | undefined;
       try {
         found = await this.read(plaintext);
       } catch (err) {
@@ -145,13 +149,17 @@ export class KeyVerifier {
     }
   }
 
-  /** Off the request path: the cached record keeps answering until the new one lands or is dropped. */
+  /**
+   * Off the request path: the cached record keeps answering until the new one lands or is dropped. The
+   * read starts after the current request's guards (building the query is not free, and a synchronous
+   * driver runs it at once), but is fenced from the moment it was claimed.
+   */
   private refresh(id: string, entry: KeyCacheEntry): void {
     const ticket = this.cache.beginFill();
-    this.readRow([entry.hash]).then(
+    new Promise<KeyRow | undefined>((resolve, reject) => setImmediate(() => this.readRow([entry.hash]).then(resolve, reject))).then(
       (row) => {
         entry.refreshing = false;
-        this.cache.completeFill(ticket, id, row ? { key: toAuthKey(row, row.consumer, row.plan), hash: row.hash } : undefined);
+        this.cache.completeFill(ticket, id, row ? cached(row, row.hash) : undefined);
       },
       (err: Error) => {
         this.cache.abortFill(ticket);
@@ -161,13 +169,13 @@ export class KeyVerifier {
     );
   }
 
-  private async read(plaintext: string): Promise<Found | undefined> {
+  private async read(plaintext: string): Promise<CachedKey | undefined> {
     const currentHash = this.hasher.hash(plaintext);
     const hashes = this.hasher.secrets.length === 1 ? [currentHash] : this.hasher.candidates(plaintext).map((c) => c.hash);
     const row = await this.readRow(hashes);
     if (!row) return undefined;
     if (row.hash !== currentHash) await this.rehash(row.id, currentHash);
-    return { key: toAuthKey(row, row.consumer, row.plan), hash: currentHash };
+    return cached(row, currentHash);
   }
 
   /** The key, its consumer and the consumer's plan in one read. */

@@ -80,6 +80,9 @@ describe('KeyVerifier: reads against invalidations', () => {
     await first;
     now += 1500;
     expect(verify()).toMatchObject({ ok: true });
+    // The read starts after the request's own stack, not on it.
+    expect(db.reads).toHaveLength(1);
+    await flush();
     expect(db.reads).toHaveLength(2);
     // Meanwhile the old record keeps answering, and no second refresh starts.
     expect(verify()).toMatchObject({ ok: true });
@@ -95,6 +98,7 @@ describe('KeyVerifier: reads against invalidations', () => {
     await first;
     now += 1500;
     expect(verify()).toMatchObject({ ok: true }); // starts the refresh
+    await flush();
     cache.invalidateKey('key_1'); // the revocation lands while the refresh reads
     db.answer(1, row()); // ...and the refresh answers with what it read before it
     await flush();
@@ -142,7 +146,29 @@ describe('KeyVerifier: reads against invalidations', () => {
     await first;
     now += 1500;
     verify();
+    await flush();
     expect(db.reads).toHaveLength(2);
     expect(cache.lookup(cacheKeyOf(key))?.hash).toBe(hash);
+  });
+
+  it('keeps the same record when a refresh reads it back unchanged, and builds a new one when it changed', async () => {
+    const first = verify();
+    db.answer(0, row());
+    const record = ((await first) as { key: unknown }).key;
+    now += 1500;
+    verify();
+    await flush();
+    db.answer(1, row({ lastUsedAt: new Date(now) })); // written by the usage flush: not a change of the record
+    await flush();
+    expect((verify() as { key: unknown }).key).toBe(record);
+    expect(cache.lookup(cacheKeyOf(key))?.refreshAt).toBe(now + 1000);
+    now += 1500;
+    verify();
+    await flush();
+    db.answer(2, row({ scopes: ['usage:read'] }));
+    await flush();
+    const changed = verify() as { key: { scopes: string[] } };
+    expect(changed.key).not.toBe(record);
+    expect(changed.key.scopes).toEqual(['usage:read']);
   });
 });
