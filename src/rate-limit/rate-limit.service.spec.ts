@@ -26,7 +26,7 @@ function headers(): { set: Record<string, string | number>; header(name: string,
 describe('RateLimitService', () => {
   it('lets exactly the limit through, then refuses, with one storage increment per limit of the key', async () => {
     const { hit, store } = setup();
-    const spy = jest.spyOn(store, 'increment');
+    const spy = jest.spyOn(store, 'incrementSync');
     const key = consumerKey({ keyLimits: [{ name: 'burst', limit: 5, windowSeconds: 1 }] });
     const verdicts = [];
     for (let i = 0; i < 4; i++) verdicts.push((await hit(key, 1)).allowed);

@@ -5,7 +5,7 @@ import { AppException } from '../common/app.exception';
 import { ErrorCode } from '../common/error-code';
 import { buildPolicy, DEFAULT_LIMIT_NAME, type DefaultLimit, type LimitPolicy, type ResolvedLimit, type RouteLimits } from './limit-policy';
 import { LimiterMetrics } from './limiter-metrics';
-import { COUNTER_STORE, type CounterRecord, type CounterStore } from './storage';
+import { COUNTER_STORE, type CounterRecord, type CounterStore, MemoryCounterStore } from './storage';
 
 /** The outcome of applying (or reading) every limit of one key. */
 export interface RateLimitDecision {
@@ -90,11 +90,21 @@ export class RateLimitService {
     return policy;
   }
 
-  /** One hit on every limit of the key, outside the guard (key verification); `route` as for the guard. */
-  async consume(key: AuthKey, route?: RouteLimits | null): Promise<RateLimitDecision> {
+  /**
+   * One hit on every limit of the key, outside the guard (key verification); `route` as for the guard.
+   * Without a promise when the in-process store answers.
+   */
+  consume(key: AuthKey, route?: RouteLimits | null): RateLimitDecision | Promise<RateLimitDecision> {
     const policy = this.policyFor(key, route);
-    const records = await Promise.all(policy.limits.map((l) => this.store.increment(l.counterKey, l.ttl, l.limit, l.ttl, l.name)));
-    return this.decide(key, policy, records, true);
+    const limits = policy.limits;
+    if (this.store instanceof MemoryCounterStore) {
+      const records = new Array<CounterRecord>(limits.length);
+      for (let i = 0; i < limits.length; i++) records[i] = this.store.incrementSync(limits[i].counterKey, limits[i].ttl, limits[i].limit, 1);
+      return this.decide(key, policy, records, true);
+    }
+    return Promise.all(limits.map((l) => this.store.increment(l.counterKey, l.ttl, l.limit, l.ttl, l.name))).then((records) =>
+      this.decide(key, policy, records, true),
+    );
   }
 
   /** Every limit of the key as it stands, without counting. */

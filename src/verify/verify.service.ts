@@ -3,7 +3,7 @@ import type { AuthKey } from '../auth/auth-key';
 import { KeyVerifier } from '../auth/key-verifier.service';
 import { grants } from '../auth/scopes';
 import { ErrorCode } from '../common/error-code';
-import { QuotaService } from '../rate-limit/quota/quota.service';
+import { QuotaService, UNLIMITED } from '../rate-limit/quota/quota.service';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { isRefusal } from '../usage/outcomes/key-outcome';
 import { KeyOutcomeRecorder } from '../usage/outcomes/key-outcome-recorder.service';
@@ -50,13 +50,18 @@ export class VerifyService {
     // `metric`), then the plan's quota on `metric` takes `cost`. Cost 0 only reads both.
     const metric = dto.metric ?? REQUESTS_METRIC;
     const cost = dto.cost ?? 1;
-    const limited = cost > 0 ? await this.rateLimits.consume(outcome.key) : await this.rateLimits.peek(outcome.key);
+    const counted = cost > 0 ? this.rateLimits.consume(outcome.key) : this.rateLimits.peek(outcome.key);
+    const limited = counted instanceof Promise ? await counted : counted;
     const rateLimits = this.rateLimits.states(limited);
     if (!limited.allowed) {
       const quota = await this.quotas.peek(outcome.key, metric);
       return { ...base, code: ErrorCode.RATE_LIMIT_EXCEEDED, rateLimits, quota: quota.quota };
     }
-    const quota = cost > 0 ? await this.quotas.consume(outcome.key, metric, cost) : await this.quotas.peek(outcome.key, metric);
+    const quota = !this.quotas.hasQuota(outcome.key, metric)
+      ? UNLIMITED
+      : cost > 0
+        ? await this.quotas.consume(outcome.key, metric, cost)
+        : await this.quotas.peek(outcome.key, metric);
     if (!quota.allowed) return { ...base, code: ErrorCode.QUOTA_EXCEEDED, rateLimits, quota: quota.quota };
 
     this.meter(outcome.key, dto);

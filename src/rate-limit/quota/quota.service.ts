@@ -46,7 +46,8 @@ export type QuotaListener = (consumption: QuotaConsumption) => void;
 /** Epoch milliseconds; injectable so that tests can move time across a period end. */
 export const QUOTA_CLOCK = Symbol('QUOTA_CLOCK');
 
-const UNLIMITED: QuotaDecision = Object.freeze({ allowed: true, quota: null, retryAfter: 0 });
+/** The answer for a key whose plan sets no quota on the metric. */
+export const UNLIMITED: QuotaDecision = Object.freeze({ allowed: true, quota: null, retryAfter: 0 });
 
 /** Redis counters outlive their period by a day, for late answers and clocks that disagree a little. */
 const EXPIRY_MARGIN_MS = 86_400_000;
