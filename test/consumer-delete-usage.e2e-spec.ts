@@ -1,7 +1,8 @@
 import { queryDb } from './support/db';
 import { HeldRows, HeldSqliteWrites, waitForLockWait, waitUntilStalled } from './support/db-hold';
 import { consumerWithKey, sleep } from './support/fixtures';
-import { type Response, type TestDatabase, TestServer, USE_MYSQL } from './support/server';
+import { generateKey } from '../src/auth/key-format';
+import { type Response, TestDatabase, TestServer, USE_MYSQL } from './support/server';
 
 /**
  * Deleting a consumer never leaves usage rows without it, whatever runs at the same moment: a usage
@@ -136,16 +137,24 @@ describeSqlite('deleting a consumer while its usage is being written (SQLite: on
 describeMysql('deleting a consumer while its usage is being written (MariaDB: row locks)', () => {
   const env = { LOG_LEVEL: 'warn' };
   // A: counts stay buffered (a delete sees only what a batch wrote). B: flushes every 100 ms.
+  let db: TestDatabase;
   let a: TestServer;
   let b: TestServer;
   beforeAll(async () => {
-    a = await TestServer.start({ env: { ...env, USAGE_FLUSH_INTERVAL_MS: '60000' } });
-    b = await TestServer.startSibling(a, { env: { ...env, USAGE_FLUSH_INTERVAL_MS: '100' } });
+    // Two instances of one database, started together (migrations and the first admin key are taken under a lock).
+    db = await TestDatabase.create();
+    const adminKey = generateKey('tg', 'live').key;
+    const started = await Promise.allSettled([
+      TestServer.start({ db, adminKey, env: { ...env, USAGE_FLUSH_INTERVAL_MS: '60000' } }),
+      TestServer.start({ db, adminKey, env: { ...env, USAGE_FLUSH_INTERVAL_MS: '100' } }),
+    ]);
+    [a, b] = started.map((r) => (r.status === 'fulfilled' ? r.value : undefined!));
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
   });
   afterAll(async () => {
     await b?.stop('SIGTERM', false);
     await a?.stop('SIGTERM', false);
-    await a?.db.drop();
+    await db?.drop();
   });
 
   const flushedRows = async (s: TestServer) => Number(/^tollgate_usage_flushed_rows_total (\S+)$/m.exec((await s.get('/metrics')).text)?.[1] ?? NaN);
