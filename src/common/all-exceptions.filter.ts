@@ -19,6 +19,9 @@ const STATUS_TO_CODE: Record<number, ErrorCode> = {
   503: ErrorCode.SERVICE_UNAVAILABLE,
 };
 
+/** Set by the rate limiter once a request's key is known. */
+const RATE_LIMIT_HEADERS = ['RateLimit-Policy', 'RateLimit', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'];
+
 /** Maps everything thrown below a controller, and Fastify's own errors, into the one error shape. */
 export function toAppException(err: unknown): AppException {
   if (err instanceof AppException) return err;
@@ -93,6 +96,9 @@ export function renderError(err: unknown, request: FastifyRequest, reply: Fastif
   }
   if (ex.extra.details) body.details = ex.extra.details;
   if (ex.extra.headers) for (const [k, v] of Object.entries(ex.extra.headers)) reply.header(k, v);
+  // A key found gone after the limiter admitted it (its consumer deleted meanwhile) is answered like an
+  // unknown key: a 401 describes no limits, as the document says.
+  if (ex.status === 401) for (const h of RATE_LIMIT_HEADERS) reply.removeHeader(h);
   reply.status(ex.status).send(body);
 }
 
