@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { bucketStart, coverRange } from './usage-metric-totals';
+import { DataSource } from 'typeorm';
+import { InitialSchema1764000000000 } from '../database/migrations/1764000000000-initial-schema';
+import { UsageMetering1764200000001 } from '../database/migrations/1764200000001-usage-metering';
+import { BillingUsageTotals1764300000001 } from '../database/migrations/1764300000001-billing-usage-totals';
+import { AdminReadIndexes1764700000001 } from '../database/migrations/1764700000001-admin-read-indexes';
+import { UsageReadTables1764900000001 } from '../database/migrations/1764900000001-usage-read-tables';
+import { upsertAdd } from '../database/sql';
+import { addMetricTotals, bucketStart, coverRange, readMetricTotals } from './usage-metric-totals';
 import { Granularity, GRANULARITIES } from './usage-query';
 
 const m = (iso: string) => Date.parse(iso) / 60_000;
@@ -73,6 +80,78 @@ describe('coverRange', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('usage_metric_totals (SQLite, migrated schema)', () => {
+  const base = [InitialSchema1764000000000, UsageMetering1764200000001, BillingUsageTotals1764300000001, AdminReadIndexes1764700000001];
+  let db: DataSource;
+  afterEach(async () => {
+    await db?.destroy();
+  });
+
+  // Usage spread over five months, at odd minutes, in both environments and two metrics.
+  const start = m('2026-01-30T21:13:00.000Z');
+  const rows = Array.from({ length: 400 }, (_, i) => ({
+    consumer_id: `cons_${i % 3}`,
+    bucket: start + i * 397,
+    metric: i % 5 ? 'requests' : 'tokens',
+    key_id: `key_${i % 2}`,
+    environment: i % 7 ? 'live' : 'test',
+    quantity: 1 + (i % 11),
+  }));
+
+  /** What the rollups say for [first, end) at a granularity, summed in code: the reference. */
+  function expected(first: number, end: number, granularity: Granularity, metric?: string) {
+    const out = new Map<string, number>();
+    for (const r of rows) {
+      if (r.bucket < first || r.bucket >= end || (metric && r.metric !== metric)) continue;
+      const k = `${r.metric} ${bucketStart(r.bucket, granularity)}`;
+      out.set(k, (out.get(k) ?? 0) + r.quantity);
+    }
+    return [...out.entries()].sort().map(([k, quantity]) => ({ key: k, quantity }));
+  }
+
+  it('the migration fills it from the stored rollups as the flush would have', async () => {
+    const all = 'SELECT granularity, bucket, metric, environment, quantity FROM usage_metric_totals ORDER BY granularity, bucket, metric, environment';
+    db = await new DataSource({ type: 'better-sqlite3', database: ':memory:', migrations: base }).initialize();
+    await db.runMigrations();
+    await upsertAdd(db, 'usage_rollups', ['consumer_id', 'bucket', 'metric', 'key_id'], ['quantity'], ['environment'], rows);
+    const runner = db.createQueryRunner();
+    await new UsageReadTables1764900000001().up(runner);
+    await runner.release();
+    const migrated = await db.query(all);
+    await db.destroy();
+
+    db = await new DataSource({ type: 'better-sqlite3', database: ':memory:', migrations: [...base, UsageReadTables1764900000001] }).initialize();
+    await db.runMigrations();
+    await addMetricTotals(db, rows);
+    expect(migrated).toEqual(await db.query(all));
+    // 30 January to 20 May: five months.
+    expect(new Set(migrated.filter((r: { granularity: string }) => r.granularity === 'month').map((r: { bucket: number }) => r.bucket)).size).toBe(5);
+  });
+
+  it('answers every range and granularity as the rollups summed per bucket would', async () => {
+    db = await new DataSource({ type: 'better-sqlite3', database: ':memory:', migrations: [...base, UsageReadTables1764900000001] }).initialize();
+    await db.runMigrations();
+    await addMetricTotals(db, rows.slice(0, 200));
+    await addMetricTotals(db, rows.slice(200));
+    const last = rows[rows.length - 1].bucket;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: start - 2000, max: last + 10 }),
+        fc.integer({ min: 1, max: 80_000 }),
+        fc.constantFrom(...GRANULARITIES),
+        fc.constantFrom(undefined, 'tokens'),
+        async (first, length, granularity, metric) => {
+          const got = await readMetricTotals(db, first, first + length, granularity, metric, 100_000);
+          expect(got.map((r) => ({ key: `${r.metric} ${r.bucket}`, quantity: r.quantity })).sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual(
+            expected(first, first + length, granularity, metric),
+          );
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });
