@@ -8,10 +8,11 @@
  * export ≤ 5 s, and memory that does not grow with the number of consumers.
  *
  * On the large data set it then times the admin reads that span every consumer, over HTTP, with a day
- * of hourly usage up to now added (what /v1/admin/stats and the console's overview read) and an audit
- * log of 15 000 entries: GET /v1/admin/usage over the widest range of each granularity and over the
- * billed month by day, GET /v1/admin/stats and the audit chain check. Target: each answer ≤ 1 s
- * (the slowest of three tries), whether it is the usage or a 400 saying which bound was passed.
+ * of hourly usage up to now added (what /v1/admin/stats and the console's overview read), an audit log
+ * of 15 000 entries and one more consumer holding as many rollup rows as one usage read may read:
+ * GET /v1/admin/usage over the widest range of each granularity and over the billed month by day, that
+ * consumer's rows, GET /v1/admin/stats and the audit chain check. Target: each answer ≤ 1 s (the slowest
+ * of three tries), whether it is the usage or a 400 saying which bound was passed.
  *
  * Each data set runs in a child process of its own (a fresh schema, the app built from dist/ in that
  * process, the export requested over HTTP from the same process), so that memory figures are not mixed.
