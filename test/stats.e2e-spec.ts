@@ -1,6 +1,7 @@
 import { adminKeyWith } from './support/fixtures';
 import { queryDb } from './support/db';
 import { TestServer } from './support/server';
+import { UsageStore } from './support/usage-store';
 
 const DAY = 86_400_000;
 const sqlTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
@@ -55,18 +56,20 @@ describe('GET /v1/admin/stats', () => {
     await setKey(ids.c1, 'last_used_at', now - DAY);
     await setKey(ids.a2, 'created_at', now - 200 * DAY);
 
-    const minute = Math.floor(now / 60_000);
-    const rows: [string, number, string, string, string, number][] = [
-      [a, minute - 10, 'requests', ids.a1, 'live', 100],
-      [a, minute - 1439, 'requests', ids.a1, 'live', 5],
-      [a, minute - 1440, 'requests', ids.a1, 'live', 1000],
-      [a, minute - 10, 'tokens', ids.a1, 'live', 9999],
-      [c, minute - 5, 'requests', ids.c1, 'test', 50],
-      [b, minute - 1, 'requests', ids.b1, 'live', 20],
-    ];
-    for (const row of rows) {
-      await db.query('INSERT INTO usage_rollups (consumer_id, bucket, metric, key_id, environment, quantity) VALUES (?, ?, ?, ?, ?, ?)', row);
-    }
+    const minute = (n: number) => new Date((Math.floor(now / 60_000) - n) * 60_000);
+    // The day before yesterday (UTC), just before midnight: in neither the last 24 hours nor today and yesterday.
+    const twoDaysAgo = new Date((Math.floor(now / DAY) - 1) * DAY - 60_000);
+    const store = await UsageStore.open(server);
+    await store.add([
+      { consumerId: a, keyId: ids.a1, at: minute(10), quantity: 100 },
+      { consumerId: a, keyId: ids.a1, at: minute(1439), quantity: 5 },
+      { consumerId: a, keyId: ids.a1, at: minute(1440), quantity: 1000 },
+      { consumerId: a, keyId: ids.a1, at: twoDaysAgo, quantity: 7000 },
+      { consumerId: a, keyId: ids.a1, at: minute(10), metric: 'tokens', quantity: 9999 },
+      { consumerId: c, keyId: ids.c1, at: minute(5), environment: 'test', quantity: 50 },
+      { consumerId: b, keyId: ids.b1, at: minute(1), quantity: 20 },
+    ]);
+    await store.close();
   });
 
   afterAll(async () => {
@@ -99,11 +102,12 @@ describe('GET /v1/admin/stats', () => {
     expect(Date.now() - Date.parse(r.body.generatedAt)).toBeLessThan(60_000);
   });
 
-  it('sums metered requests over the last 1440 minute buckets and ranks consumers', async () => {
+  it('sums metered requests over the last 1440 minute buckets, and ranks consumers by their requests today and yesterday (UTC)', async () => {
     const r = await server.get('/v1/admin/stats', reader);
     expect(r.body.requestsLast24h).toEqual({ total: 175, live: 125, test: 50 });
+    // A's count 24 hours ago is outside the window of the counts but inside yesterday.
     expect(r.body.topConsumers).toEqual([
-      { consumerId: ids.A, name: 'A', externalId: 'ext-A', requests: 105 },
+      { consumerId: ids.A, name: 'A', externalId: 'ext-A', requests: 1105 },
       { consumerId: ids.C, name: 'C', externalId: 'ext-C', requests: 50 },
       { consumerId: ids.B, name: 'B', externalId: 'ext-B', requests: 20 },
     ]);
@@ -111,19 +115,14 @@ describe('GET /v1/admin/stats', () => {
 
   it('keeps the top list to 10 consumers', async () => {
     const minute = Math.floor(Date.now() / 60_000);
-    for (let i = 0; i < 12; i++) {
-      await db.query('INSERT INTO usage_rollups (consumer_id, bucket, metric, key_id, environment, quantity) VALUES (?, ?, ?, ?, ?, ?)', [
-        `cons_extra${String(i).padStart(2, '0')}`,
-        minute - 2,
-        'requests',
-        'key_extra',
-        'live',
-        1 + i,
-      ]);
-    }
+    const store = await UsageStore.open(server);
+    await store.add(
+      Array.from({ length: 12 }, (_, i) => ({ consumerId: `cons_extra${String(i).padStart(2, '0')}`, keyId: 'key_extra', at: new Date((minute - 2) * 60_000), quantity: 1 + i })),
+    );
+    await store.close();
     const r = await server.get('/v1/admin/stats', reader);
     expect(r.body.topConsumers).toHaveLength(10);
-    expect(r.body.topConsumers.slice(0, 3).map((t: any) => t.requests)).toEqual([105, 50, 20]);
+    expect(r.body.topConsumers.slice(0, 3).map((t: any) => t.requests)).toEqual([1105, 50, 20]);
     expect(r.body.topConsumers[3]).toEqual({ consumerId: 'cons_extra11', name: null, externalId: null, requests: 12 });
     expect(r.body.requestsLast24h.total).toBe(175 + 78);
   });

@@ -16,7 +16,7 @@ export class StatsController {
     operationId: 'getStats',
     summary: 'Overview: consumers and keys by status, requests in the last 24 hours, top consumers, keys expiring or unused',
     description:
-      'Bounded work: the request counts and the top 10 consumers read only the usage rows of the last 24 hours, through an index on the time bucket (about 720,000 index entries for 10,000 consumers with three metrics reported hourly, whatever the age of the data kept); key counts are one grouped pass over the keys; the expiring and unused lists name at most 100 keys each, with their full count.',
+      'Bounded work: the request counts of the last 24 hours are read from totals kept per bucket over all consumers (a few dozen rows, whatever the number of consumers or keys); the top 10 consumers rank the daily request counts of today and yesterday (UTC), through an index by day (two rows per consumer and environment); key counts are one grouped pass over the keys; the expiring and unused lists name at most 100 keys each, with their full count.',
   })
   @ApiOkResponse({ type: StatsDto, description: 'The overview' })
   get(): Promise<StatsDto> {

@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, SelectQueryBuilder } from 'typeorm';
 import { sqlTime, toDate, toNumber } from '../database/sql';
 import { ApiKey } from '../keys/api-key.entity';
+import { sumMetricTotals } from '../usage/usage-metric-totals';
+import { REQUESTS_METRIC } from '../usage/usage-recorder.service';
 import { KeyListSummaryDto, KeyStatusCountsDto, KeySummaryDto, StatsDto } from './dto/stats.dto';
 
 const DAY_MS = 86_400_000;
@@ -108,37 +110,38 @@ export class StatsService {
     return out;
   }
 
-  /** The last 1440 minute buckets, the current one included. */
+  /** The last 1440 minute buckets, the current one included: `[first, end)` in minutes. */
   private window(now: Date): [number, number] {
     const minute = Math.floor(now.getTime() / 60_000);
-    return [minute - MINUTES_PER_DAY, minute];
+    return [minute - MINUTES_PER_DAY + 1, minute + 1];
   }
 
+  /** From usage_metric_totals: whole hours and the minutes at either end, a few dozen rows. */
   private async requestCounts(now: Date): Promise<StatsDto['requestsLast24h']> {
-    const [after, upTo] = this.window(now);
-    const rows: { environment: string; q: unknown }[] = await this.dataSource.query(
-      "SELECT environment, SUM(quantity) AS q FROM usage_rollups WHERE metric = 'requests' AND bucket > ? AND bucket <= ? GROUP BY environment",
-      [after, upTo],
-    );
-    const out = { total: 0, live: 0, test: 0 };
-    for (const r of rows) {
-      const q = toNumber(r.q);
-      out.total += q;
-      if (r.environment === 'live' || r.environment === 'test') out[r.environment] += q;
-    }
-    return out;
+    const [first, end] = this.window(now);
+    const sums = await sumMetricTotals(this.dataSource, first, end, REQUESTS_METRIC);
+    const live = sums.get('live') ?? 0;
+    const test = sums.get('test') ?? 0;
+    let total = 0;
+    for (const q of sums.values()) total += q;
+    return { total, live, test };
   }
 
+  /**
+   * From usage_daily_totals, through its index by day: today's and yesterday's (UTC) rows of every
+   * consumer, two per consumer and environment, never the minute rollups (a day of them may be millions).
+   * Summed first and joined to the consumers for the ten only.
+   */
   private async topConsumers(now: Date): Promise<StatsDto['topConsumers']> {
-    const [after, upTo] = this.window(now);
+    const today = Math.floor(now.getTime() / DAY_MS);
     const rows: { consumer_id: string; name: string | null; external_id: string | null; q: unknown }[] = await this.dataSource.query(
-      `SELECT r.consumer_id, c.name, c.external_id, SUM(r.quantity) AS q
-         FROM usage_rollups r LEFT JOIN consumers c ON c.id = r.consumer_id
-        WHERE r.metric = 'requests' AND r.bucket > ? AND r.bucket <= ?
-        GROUP BY r.consumer_id, c.name, c.external_id
-        ORDER BY q DESC, r.consumer_id ASC
-        LIMIT ${TOP_CONSUMERS}`,
-      [after, upTo],
+      `SELECT t.consumer_id, c.name, c.external_id, t.q
+         FROM (SELECT consumer_id, SUM(quantity) AS q FROM usage_daily_totals
+                WHERE day IN (?, ?) AND metric = ?
+                GROUP BY consumer_id ORDER BY q DESC, consumer_id ASC LIMIT ${TOP_CONSUMERS}) t
+         LEFT JOIN consumers c ON c.id = t.consumer_id
+        ORDER BY t.q DESC, t.consumer_id ASC`,
+      [today - 1, today, REQUESTS_METRIC],
     );
     return rows.map((r) => ({ consumerId: r.consumer_id, name: r.name ?? null, externalId: r.external_id ?? null, requests: toNumber(r.q) }));
   }

@@ -17,10 +17,10 @@ export class AdminUsageController {
     operationId: 'getUsage',
     summary: 'Usage over [from, to), of one consumer or of all',
     description:
-      'Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 300,000 stored usage rows (one per consumer, key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric, or name a consumer). Without consumerId the range is read from an index on the time bucket, so its cost follows the usage rows in the range, not the size of the table.',
+      'Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; and at most 10,000 points. The usage of all consumers by metric (no consumerId, groupBy=metric) is read from totals kept per bucket over all consumers, so its cost does not grow with the number of consumers or keys. One consumer\'s usage, and usage grouped by consumer or key across consumers, is read from the stored usage rows (one per consumer, key, metric and minute with usage): at most 100,000 of them; across consumers, of at most 1,000 consumers with usage in the UTC days the range touches (found among at most 100,000 daily rows). Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric, group by metric, or name a consumer).',
   })
   @ApiOkResponse({ type: UsageReportDto, description: 'Usage series and totals' })
-  @ApiErrorResponse(400, 'VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, or too many stored rows')
+  @ApiErrorResponse(400, 'VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, too many stored rows, or too many consumers')
   @ApiErrorResponse(404, 'NOT_FOUND: no consumer has this consumerId')
   async get(@Query() query: AdminUsageQueryDto): Promise<UsageReportDto> {
     if (query.consumerId !== undefined) await this.usage.assertConsumer(query.consumerId);

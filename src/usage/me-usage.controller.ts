@@ -18,7 +18,7 @@ export class MeUsageController {
     operationId: 'getMyUsage',
     summary: "The calling consumer's usage over [from, to)",
     description:
-      'All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 300,000 stored usage rows (one per consumer, key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric).',
+      'All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 100,000 stored usage rows (one per key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric).',
   })
   @ApiOkResponse({ type: UsageReportDto, description: 'Usage series and totals' })
   @ApiErrorResponse(400, 'VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, or too many stored rows')

@@ -4,6 +4,8 @@ import { validateEnv } from '../config/env.validation';
 import { InitialSchema1764000000000 } from '../database/migrations/1764000000000-initial-schema';
 import { UsageMetering1764200000001 } from '../database/migrations/1764200000001-usage-metering';
 import { BillingUsageTotals1764300000001 } from '../database/migrations/1764300000001-billing-usage-totals';
+import { AdminReadIndexes1764700000001 } from '../database/migrations/1764700000001-admin-read-indexes';
+import { UsageReadTables1764900000001 } from '../database/migrations/1764900000001-usage-read-tables';
 import { sqlTime } from '../database/sql';
 import { RollupRow, writeUsageBatch } from './usage-batch';
 import { UsageRetentionService } from './usage-retention.service';
@@ -15,7 +17,7 @@ const T0 = Date.parse('2026-03-10T12:00:00.000Z');
 describe('usage SQL on SQLite', () => {
   let ds: DataSource;
   beforeEach(async () => {
-    ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:', migrations: [InitialSchema1764000000000, UsageMetering1764200000001, BillingUsageTotals1764300000001] }).initialize();
+    ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:', migrations: [InitialSchema1764000000000, UsageMetering1764200000001, BillingUsageTotals1764300000001, AdminReadIndexes1764700000001, UsageReadTables1764900000001] }).initialize();
     await ds.runMigrations();
     await insertConsumer('cons_1');
   });
@@ -55,12 +57,27 @@ describe('usage SQL on SQLite', () => {
       { consumer_id: 'cons_1', bucket: T0 / 60_000, metric: 'requests', key_id: 'key_a', quantity: 3 },
       { consumer_id: 'cons_1', bucket: T0 / 60_000, metric: 'tokens', key_id: 'key_a', quantity: 40 },
     ]);
+    // The same counts over all consumers, at every granularity (2026-03-10T12:00Z: hour, day and month starts).
+    const minute = T0 / 60_000;
+    const day = Date.parse('2026-03-10T00:00:00.000Z') / 60_000;
+    const month = Date.parse('2026-03-01T00:00:00.000Z') / 60_000;
+    const grains = [
+      ['day', day],
+      ['hour', minute],
+      ['minute', minute],
+      ['month', month],
+    ] as const;
+    expect(await ds.query('SELECT granularity, bucket, metric, environment, quantity FROM usage_metric_totals ORDER BY metric, granularity')).toEqual([
+      ...grains.map(([granularity, bucket]) => ({ granularity, bucket, metric: 'requests', environment: 'live', quantity: 3 })),
+      ...grains.map(([granularity, bucket]) => ({ granularity, bucket, metric: 'tokens', environment: 'live', quantity: 40 })),
+    ]);
   });
 
   it('leaves out the counts of consumers that no longer exist', async () => {
     await ds.transaction((m) => writeUsageBatch(m, { id: 'f1', rows: [row(), row({ consumer_id: 'cons_gone', quantity: 5 })], lastUsed: null, oldestAt: T0 }));
     expect(await rollups()).toEqual([{ consumer_id: 'cons_1', bucket: T0 / 60_000, metric: 'requests', key_id: 'key_a', quantity: 1 }]);
     expect(await ds.query('SELECT consumer_id, quantity FROM usage_daily_totals')).toEqual([{ consumer_id: 'cons_1', quantity: 1 }]);
+    expect(await ds.query("SELECT quantity FROM usage_metric_totals WHERE granularity = 'minute'")).toEqual([{ quantity: 1 }]);
   });
 
   it('sets lastUsedAt of the batch keys, never backwards', async () => {

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { isDuplicateKey } from '../common/db-errors';
 import { addUsageTotals } from '../billing/usage-totals';
 import { sqlTime, upsertAdd } from '../database/sql';
+import { addMetricTotals } from './usage-metric-totals';
 
 /** One counter of usage_rollups: `quantity` of `metric` used by a key in one minute. */
 export type RollupRow = {
@@ -36,12 +37,15 @@ export function compareRollups(a: RollupRow, b: RollupRow): number {
 }
 
 /**
- * Adds counter rows (sorted by key) to usage_rollups, and their per-day sums to usage_daily_totals
- * (what billing reads), in the caller's transaction: the two can never disagree.
+ * Adds counter rows (sorted by key) to usage_rollups, their per-day sums to usage_daily_totals (what
+ * billing reads) and their sums over all consumers to usage_metric_totals (what reads across consumers
+ * use), in the caller's transaction: the three can never disagree. usage_rollups has no index but its
+ * key (consumer first), so that each counter row costs one index entry to write.
  */
 export async function addRollups(m: EntityManager, rows: RollupRow[]): Promise<void> {
   await upsertAdd(m, 'usage_rollups', ROLLUP_KEY, ['quantity'], ['environment'], rows);
   await addUsageTotals(m, rows);
+  await addMetricTotals(m, rows);
 }
 
 const LAST_USED_CHUNK = 1000;
@@ -79,7 +83,6 @@ export async function writeUsageBatch(m: EntityManager, batch: UsageBatch, now =
   }
   const consumerIds = [...new Set(batch.rows.map((r) => r.consumer_id))].sort();
   const existing = consumerIds.length ? await existingConsumers(m, consumerIds) : new Set<string>();
-  await addRollups(m, existing.size === consumerIds.length ? batch.rows : batch.rows.filter((r) => existing.has(r.consumer_id)));
   if (batch.lastUsed && batch.lastUsed.keyIds.length) {
     // One statement per flush (in chunks only for very many keys); never moves last_used_at backwards.
     const at = sqlTime(new Date(batch.lastUsed.at));
@@ -92,5 +95,7 @@ export async function writeUsageBatch(m: EntityManager, batch: UsageBatch, now =
       );
     }
   }
+  // Last: it ends with the rows every flush adds to (see addMetricTotals).
+  await addRollups(m, existing.size === consumerIds.length ? batch.rows : batch.rows.filter((r) => existing.has(r.consumer_id)));
   return true;
 }

@@ -8,12 +8,18 @@ export const GRANULARITIES: Granularity[] = ['minute', 'hour', 'day', 'month'];
 /** Points in one answer, over all series. */
 export const MAX_POINTS = 10_000;
 /**
- * Stored rollup rows one answer may read: aggregating this many from an index range takes a few hundred
- * milliseconds on SQLite and MariaDB (MariaDB groups through a temporary table, the slower of the two),
- * which keeps every usage read under a second however wide the range or however many consumers it
- * covers. It admits one metric of 10,000 consumers over 24 hours of hourly rollups (250,000 rows).
+ * Stored rows one answer may read from usage_rollups (or, to find the consumers a read across consumers
+ * covers, from usage_daily_totals): aggregating this many from a key range takes about 100 ms on SQLite
+ * and MariaDB, a few times that on a loaded machine, which keeps such a read under a second however wide
+ * its range. Usage of all consumers by metric does not count here: it is read from usage_metric_totals,
+ * a few rows per bucket whatever the number of consumers.
  */
-export const MAX_ROWS_READ = 300_000;
+export const MAX_ROWS_READ = 100_000;
+/**
+ * Consumers a read across consumers grouped by consumer or key may cover: their rollups are read one
+ * key range per consumer (the rollups are keyed by consumer first and have no index by time).
+ */
+export const MAX_CONSUMERS_READ = 1000;
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;

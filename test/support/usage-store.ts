@@ -52,35 +52,47 @@ export class UsageStore {
     return [];
   }
 
-  /** Adds usage (live by default) at the minute of `at`. */
+  /**
+   * Adds usage (live by default) at the minute of `at`, to the three tables the flush adds to: the minute
+   * rollups, the daily totals and the totals over all consumers per granularity.
+   */
   async add(rows: UsageRow[]): Promise<void> {
     for (const r of rows) {
       const minute = Math.floor(new Date(r.at).getTime() / 60000);
       const day = Math.floor(minute / 1440);
+      const at = new Date(minute * 60000);
+      const month = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1) / 60000;
       const env = r.environment ?? 'live';
       const metric = r.metric ?? 'requests';
       const keyId = r.keyId ?? `key_${env}seed0000000000000000`;
+      const statements: [string, unknown[]][] = [
+        ['INSERT INTO usage_rollups (consumer_id, bucket, metric, key_id, environment, quantity) VALUES (?, ?, ?, ?, ?, ?)', [r.consumerId, minute, metric, keyId, env, r.quantity]],
+        ['INSERT INTO usage_daily_totals (consumer_id, environment, metric, day, quantity) VALUES (?, ?, ?, ?, ?)', [r.consumerId, env, metric, day, r.quantity]],
+        ...(
+          [
+            ['minute', minute],
+            ['hour', minute - (minute % 60)],
+            ['day', day * 1440],
+            ['month', month],
+          ] as const
+        ).map(([granularity, bucket]): [string, unknown[]] => [
+          'INSERT INTO usage_metric_totals (granularity, bucket, metric, environment, quantity) VALUES (?, ?, ?, ?, ?)',
+          [granularity, bucket, metric, env, r.quantity],
+        ]),
+      ];
+      const keys: Record<string, string> = {
+        usage_rollups: 'consumer_id, bucket, metric, key_id',
+        usage_daily_totals: 'consumer_id, environment, metric, day',
+        usage_metric_totals: 'granularity, bucket, metric, environment',
+      };
       if (this.mysql) {
-        await this.mysql.query(
-          'INSERT INTO usage_rollups (consumer_id, bucket, metric, key_id, environment, quantity) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity)',
-          [r.consumerId, minute, metric, keyId, env, r.quantity],
-        );
-        await this.mysql.query(
-          'INSERT INTO usage_daily_totals (consumer_id, environment, metric, day, quantity) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity)',
-          [r.consumerId, env, metric, day, r.quantity],
-        );
+        for (const [sql, params] of statements) await this.mysql.query(`${sql} ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity)`, params);
       } else {
         this.sqlite!.transaction(() => {
-          this.sqlite!
-            .prepare(
-              'INSERT INTO usage_rollups (consumer_id, bucket, metric, key_id, environment, quantity) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consumer_id, bucket, metric, key_id) DO UPDATE SET quantity = quantity + excluded.quantity',
-            )
-            .run(r.consumerId, minute, metric, keyId, env, r.quantity);
-          this.sqlite!
-            .prepare(
-              'INSERT INTO usage_daily_totals (consumer_id, environment, metric, day, quantity) VALUES (?, ?, ?, ?, ?) ON CONFLICT (consumer_id, environment, metric, day) DO UPDATE SET quantity = quantity + excluded.quantity',
-            )
-            .run(r.consumerId, env, metric, day, r.quantity);
+          for (const [sql, params] of statements) {
+            const table = /INTO (\w+)/.exec(sql)![1];
+            this.sqlite!.prepare(`${sql} ON CONFLICT (${keys[table]}) DO UPDATE SET quantity = quantity + excluded.quantity`).run(...params);
+          }
         })();
       }
     }

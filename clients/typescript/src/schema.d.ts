@@ -467,7 +467,7 @@ export interface paths {
         };
         /**
          * The calling consumer's usage over [from, to)
-         * @description All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 300,000 stored usage rows (one per consumer, key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric).
+         * @description All keys of the consumer. Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 100,000 stored usage rows (one per key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric).
          *
          *     **Required scopes:** `usage:read`. Key kinds: `secret`, `publishable`.
          */
@@ -489,7 +489,7 @@ export interface paths {
         };
         /**
          * Usage over [from, to), of one consumer or of all
-         * @description Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; at most 10,000 points; and at most 300,000 stored usage rows (one per consumer, key, metric and minute with usage) are read. Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric, or name a consumer). Without consumerId the range is read from an index on the time bucket, so its cost follows the usage rows in the range, not the size of the table.
+         * @description Request counts are written about once per flush interval (1 s by default), so the latest second may not show yet. Bounded so that every answer takes well under a second: minute granularity covers at most 24 hours, hour 31 days, day 366 days, month 10 years; and at most 10,000 points. The usage of all consumers by metric (no consumerId, groupBy=metric) is read from totals kept per bucket over all consumers, so its cost does not grow with the number of consumers or keys. One consumer's usage, and usage grouped by consumer or key across consumers, is read from the stored usage rows (one per consumer, key, metric and minute with usage): at most 100,000 of them; across consumers, of at most 1,000 consumers with usage in the UTC days the range touches (found among at most 100,000 daily rows). Past a bound: 400 VALIDATION_FAILED saying which (narrow the range, use a coarser granularity, filter by metric, group by metric, or name a consumer).
          *
          *     **Required scopes:** `usage:read`. Key kinds: `admin`.
          */
@@ -511,7 +511,7 @@ export interface paths {
         };
         /**
          * Requests made with keys over [from, to), split by outcome
-         * @description Per key, or all keys of a consumer, or all keys: `VALID` counts the requests every guard admitted (the `requests` usage metric, whatever the handler then answered); the other outcomes count requests refused with a known key — revoked or expired (401), suspended consumer, IP, origin or missing scope (403), rate limit or quota (429), and `POST /v1/keys/verify` answers that refuse the verified key for the same reasons (except with `cost: 0`). Refusals are never billed. Requests with an unknown or malformed key belong to no key and are not counted here. Admin keys are not metered, so they have no `VALID` series. Counts are written about once per flush interval (1 s by default).
+         * @description Per key, or all keys of a consumer, or all keys: `VALID` counts the requests every guard admitted (the `requests` usage metric, whatever the handler then answered); the other outcomes count requests refused with a known key — revoked or expired (401), suspended consumer, IP, origin or missing scope (403), rate limit or quota (429), and `POST /v1/keys/verify` answers that refuse the verified key for the same reasons (except with `cost: 0`). Refusals are never billed. Requests with an unknown or malformed key belong to no key and are not counted here. Admin keys are not metered, so they have no `VALID` series. Counts are written about once per flush interval (1 s by default). `VALID` of all keys is read from totals kept per bucket over all consumers; of one key or consumer, or per key across consumers, from at most 100,000 stored usage rows (and across consumers, of at most 1,000 consumers with requests in the UTC days the range touches).
          *
          *     **Required scopes:** `usage:read`. Key kinds: `admin`.
          */
@@ -533,7 +533,7 @@ export interface paths {
         };
         /**
          * Overview: consumers and keys by status, requests in the last 24 hours, top consumers, keys expiring or unused
-         * @description Bounded work: the request counts and the top 10 consumers read only the usage rows of the last 24 hours, through an index on the time bucket (about 720,000 index entries for 10,000 consumers with three metrics reported hourly, whatever the age of the data kept); key counts are one grouped pass over the keys; the expiring and unused lists name at most 100 keys each, with their full count.
+         * @description Bounded work: the request counts of the last 24 hours are read from totals kept per bucket over all consumers (a few dozen rows, whatever the number of consumers or keys); the top 10 consumers rank the daily request counts of today and yesterday (UTC), through an index by day (two rows per consumer and environment); key counts are one grouped pass over the keys; the expiring and unused lists name at most 100 keys each, with their full count.
          *
          *     **Required scopes:** `usage:read`. Key kinds: `admin`.
          */
@@ -1823,7 +1823,7 @@ export interface components {
         };
         TopConsumerDto: {
             /**
-             * @description Metered requests in the last 24 hours.
+             * @description Metered requests today and yesterday (UTC).
              * @example 912000
              */
             requests: number;
@@ -1893,7 +1893,10 @@ export interface components {
             keys: components["schemas"]["KeyCountsDto"];
             /** @description Requests metered in the last 24 hours. */
             requestsLast24h: components["schemas"]["RequestCountsDto"];
-            /** @description The 10 consumers with the most metered requests in the last 24 hours, most first. */
+            /**
+             * @description The 10 consumers with the most metered requests today and yesterday (UTC days: per-consumer counts are
+             *     kept per day), most first.
+             */
             topConsumers: components["schemas"]["TopConsumerDto"][];
             /** @description Active keys whose expiresAt falls within the next 7 days, soonest first. */
             keysExpiringSoon: components["schemas"]["KeyListSummaryDto"];
@@ -7037,7 +7040,7 @@ export interface operations {
                     "application/json": components["schemas"]["UsageReportDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, or too many stored rows */
+            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, too many stored rows, or too many consumers */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7177,7 +7180,7 @@ export interface operations {
                     "application/json": components["schemas"]["KeyOutcomesReportDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, or too many points */
+            /** @description VALIDATION_FAILED: bad range, range too wide for the granularity, too many points, too many stored rows, or too many consumers */
             400: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

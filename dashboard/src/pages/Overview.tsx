@@ -83,9 +83,9 @@ function OverviewWithStats() {
         {(s) => (
           <div className="grid">
             <section>
-              <h2>Top consumers (24 h)</h2>
+              <h2>Top consumers (today and yesterday, UTC)</h2>
               {s.topConsumers.length === 0 ? (
-                <Empty>No traffic in the last 24 hours.</Empty>
+                <Empty>No traffic today or yesterday.</Empty>
               ) : (
                 <table>
                   <thead>

@@ -55,7 +55,7 @@ export class TopConsumerDto {
   name: string | null;
   /** @example "acct_4421" */
   externalId: string | null;
-  /** Metered requests in the last 24 hours. @example 912000 */
+  /** Metered requests today and yesterday (UTC). @example 912000 */
   @ApiInt()
   requests: number;
 }
@@ -111,7 +111,10 @@ export class StatsDto {
   keys: KeyCountsDto;
   /** Requests metered in the last 24 hours. */
   requestsLast24h: RequestCountsDto;
-  /** The 10 consumers with the most metered requests in the last 24 hours, most first. */
+  /**
+   * The 10 consumers with the most metered requests today and yesterday (UTC days: per-consumer counts are
+   * kept per day), most first.
+   */
   topConsumers: TopConsumerDto[];
   /** Active keys whose expiresAt falls within the next 7 days, soonest first. */
   keysExpiringSoon: KeyListSummaryDto;

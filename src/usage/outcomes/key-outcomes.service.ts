@@ -5,7 +5,9 @@ import { AppException } from '../../common/app.exception';
 import { Consumer } from '../../consumers/consumer.entity';
 import { toNumber } from '../../database/sql';
 import { ApiKey } from '../../keys/api-key.entity';
+import { readMetricTotals } from '../usage-metric-totals';
 import { AggregateRow, buildReport, MAX_POINTS, minuteRange, parseRange, SQL_BUCKET_MINUTES } from '../usage-query';
+import { consumersWithUsage, refuseLargeScans } from '../usage-scans';
 import { REQUESTS_METRIC } from '../usage-recorder.service';
 import { KEY_OUTCOMES, KeyOutcome } from './key-outcome';
 import { KeyOutcomesQueryDto, KeyOutcomesReportDto } from './key-outcomes.dto';
@@ -26,10 +28,12 @@ export class KeyOutcomesService {
     if (query.consumerId !== undefined && !(await this.dataSource.getRepository(Consumer).existsBy({ id: query.consumerId }))) {
       throw AppException.notFound('Consumer');
     }
+    let keyConsumerId: string | null | undefined;
     if (query.keyId !== undefined) {
       const key = await this.dataSource.getRepository(ApiKey).findOne({ where: { id: query.keyId }, select: { id: true, consumerId: true } });
       // A key of another consumer than the one asked for is not found, as everywhere else.
       if (!key || (query.consumerId !== undefined && key.consumerId !== query.consumerId)) throw AppException.notFound('Key');
+      keyConsumerId = key.consumerId;
     }
 
     const size = SQL_BUCKET_MINUTES[granularity];
@@ -38,26 +42,17 @@ export class KeyOutcomesService {
     const maxRows = (granularity === 'month' ? MAX_POINTS * 31 : MAX_POINTS) + 1;
     const keyColumn = byKey ? 'key_id, ' : '';
 
-    const valid = { where: ['metric = ?', 'bucket >= ?', 'bucket < ?'], params: [REQUESTS_METRIC, first, end] as unknown[] };
     const refused = { where: ['bucket >= ?', 'bucket < ?'], params: [first, end] as unknown[] };
     if (query.keyId !== undefined) {
-      valid.where.push('key_id = ?');
-      valid.params.push(query.keyId);
       refused.where.push('key_id = ?');
       refused.params.push(query.keyId);
     }
     if (query.consumerId !== undefined) {
-      valid.where.push('consumer_id = ?');
-      valid.params.push(query.consumerId);
       refused.where.push('key_id IN (SELECT id FROM api_keys WHERE consumer_id = ?)');
       refused.params.push(query.consumerId);
     }
     const [validRows, refusedRows]: Record<string, unknown>[][] = await Promise.all([
-      this.dataSource.query(
-        `SELECT ${keyColumn}${bucket} AS b, SUM(quantity) AS q FROM usage_rollups WHERE ${valid.where.join(' AND ')} ` +
-          `GROUP BY ${keyColumn}${bucket} ORDER BY ${keyColumn}b LIMIT ${maxRows}`,
-        valid.params,
-      ),
+      this.validRows(query, keyConsumerId, first, end, bucket, keyColumn, maxRows),
       this.dataSource.query(
         `SELECT outcome, ${keyColumn}${bucket} AS b, SUM(quantity) AS q FROM key_outcomes WHERE ${refused.where.join(' AND ')} ` +
           `GROUP BY outcome, ${keyColumn}${bucket} ORDER BY outcome, ${keyColumn}b LIMIT ${maxRows}`,
@@ -83,6 +78,44 @@ export class KeyOutcomesService {
       series: report.series.map((s) => ({ outcome: asOutcome(s.metric), ...(s.keyId !== undefined ? { keyId: s.keyId } : {}), points: s.points })),
       totals: report.totals.map((t) => ({ outcome: asOutcome(t.metric), quantity: t.quantity })),
     };
+  }
+
+  /**
+   * `VALID`: the `requests` usage metric. The rollups are keyed by consumer first, so a key's or a
+   * consumer's requests are one key range (bounded by the stored rows it holds); all keys' requests come
+   * from usage_metric_totals, and all keys' requests per key from the rollups of the consumers with
+   * requests in the range.
+   */
+  private async validRows(
+    query: KeyOutcomesQueryDto,
+    keyConsumerId: string | null | undefined,
+    first: number,
+    end: number,
+    bucket: string,
+    keyColumn: string,
+    maxRows: number,
+  ): Promise<Record<string, unknown>[]> {
+    const consumerId = query.consumerId ?? keyConsumerId;
+    // Admin keys belong to no consumer and are not metered.
+    if (keyConsumerId === null) return [];
+    if (consumerId === undefined && !keyColumn) {
+      const rows = await readMetricTotals(this.dataSource, first, end, query.granularity ?? 'hour', REQUESTS_METRIC, maxRows);
+      return rows.map((r) => ({ b: r.bucket, q: r.quantity }));
+    }
+    const consumers = consumerId !== undefined ? [consumerId] : await consumersWithUsage(this.dataSource, first, end, REQUESTS_METRIC);
+    if (consumers.length === 0) return [];
+    const where = [`consumer_id IN (${consumers.map(() => '?').join(', ')})`, 'bucket >= ?', 'bucket < ?', 'metric = ?'];
+    const params: unknown[] = [...consumers, first, end, REQUESTS_METRIC];
+    if (query.keyId !== undefined) {
+      where.push('key_id = ?');
+      params.push(query.keyId);
+    }
+    await refuseLargeScans(this.dataSource, 'usage_rollups', where.join(' AND '), params);
+    return this.dataSource.query(
+      `SELECT ${keyColumn}${bucket} AS b, SUM(quantity) AS q FROM usage_rollups WHERE ${where.join(' AND ')} ` +
+        `GROUP BY ${keyColumn}${bucket} ORDER BY ${keyColumn}b LIMIT ${maxRows}`,
+      params,
+    );
   }
 }
 
