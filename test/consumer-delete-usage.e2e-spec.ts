@@ -255,9 +255,59 @@ describeMysql('deleting a consumer while its usage is being written (MariaDB: ro
     expect(waited).toEqual([true, true]);
   });
 
+  const sharingKey = (id: string) => (q: string) => /^SELECT id FROM api_keys WHERE id IN/.test(q) && q.includes('LOCK IN SHARE MODE') && q.includes(id);
+  const refusals = async (keyId: string) => Number((await queryDb(b.db, 'SELECT COUNT(*) AS n FROM key_outcomes WHERE key_id = ?', [keyId]))[0].n);
+  const revokedKey = async () => {
+    const { consumer, key, plaintext } = await consumerWithKey(b, { scopes: [] });
+    expect((await b.post(`/v1/admin/keys/${key.id}/revoke`, {}, b.adminKey)).status).toBe(200);
+    return { consumer, key, plaintext };
+  };
+
+  it('a flush of refusals holding their key makes the delete wait, then delete them with the key', async () => {
+    const { consumer, key, plaintext } = await revokedKey();
+    // The flush reads the key, then waits to write its count.
+    const hold = await HeldRows.lock(b.db, 'SELECT key_id FROM key_outcomes WHERE key_id = ? FOR UPDATE', [key.id]);
+    let del!: Promise<Response>;
+    const waited: boolean[] = [];
+    try {
+      expect((await b.get('/v1/me/ping', plaintext)).status).toBe(401);
+      waited.push(await waitForLockWait(b.db, (q) => q.startsWith('INSERT INTO `key_outcomes`') && q.includes(key.id)));
+      del = deleteConsumer(b, consumer.id);
+      waited.push(await waitForLockWait(b.db, (q) => q.startsWith('DELETE FROM api_keys') && q.includes(consumer.id), del));
+    } finally {
+      await hold.release();
+    }
+    expect((await del).status).toBe(204);
+    expect(await refusals(key.id)).toBe(0);
+    expect(waited).toEqual([true, true]);
+  });
+
+  it('a flush of refusals of a key being deleted waits, then leaves them out', async () => {
+    const { consumer, key, plaintext } = await revokedKey();
+    const hold = await HeldRows.lock(b.db, 'SELECT id FROM api_keys WHERE consumer_id = ? FOR UPDATE', [consumer.id]);
+    let del!: Promise<Response>;
+    const waited: boolean[] = [];
+    try {
+      del = deleteConsumer(b, consumer.id);
+      waited.push(await waitForLockWait(b.db, (q) => q.startsWith('DELETE FROM api_keys') && q.includes(consumer.id), del));
+      // Refused while the delete is not yet committed; the next flush asks for the key's row.
+      expect((await b.get('/v1/me/ping', plaintext)).status).toBe(401);
+      waited.push(await waitForLockWait(b.db, sharingKey(key.id), del));
+    } finally {
+      await hold.release();
+    }
+    expect((await del).status).toBe(204);
+    // The flush that waited goes on once the delete has committed; give it a few flush intervals.
+    await sleep(500);
+    expect(await refusals(key.id)).toBe(0);
+    expect(waited).toEqual([true, true]);
+  });
+
   it('after both instances wrote their buffers at shutdown, no usage row names a deleted consumer', async () => {
     await b.stop('SIGTERM', false);
     await a.stop('SIGTERM', false);
     expect(await orphans(a.db)).toEqual(none);
+    const [o] = await queryDb(a.db, 'SELECT COUNT(*) AS n FROM key_outcomes o WHERE NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = o.key_id)');
+    expect(Number(o.n)).toBe(0);
   });
 });

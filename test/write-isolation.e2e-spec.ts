@@ -1,6 +1,7 @@
+import { HeldSqliteWrites } from './support/db-hold';
 import { consumerWithKey } from './support/fixtures';
 import { insertPlan, rawSql, type RawSql } from './support/raw-sql';
-import { TestServer, USE_MYSQL } from './support/server';
+import { type Response, TestServer, USE_MYSQL } from './support/server';
 
 const REDIS_URL = process.env.REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -61,5 +62,69 @@ describe('writes outside a transaction', () => {
       const got = await server.get(`/v1/admin/billing/periods/${id}`, server.adminKey);
       expect({ id, status: got.status }).toEqual({ id, status: 200 });
     }
+  });
+});
+
+const describeSqlite = USE_MYSQL ? describe.skip : describe;
+
+/**
+ * Another process (the CLI, a backup, a second connection of any kind) holding SQLite's write lock: a
+ * transaction that read before its first write could not take the lock once it wanted it, and SQLite
+ * answered SQLITE_BUSY at once (503). Transactions take the write lock when they begin, so they wait for
+ * it like any single write, up to the busy timeout (5 s).
+ */
+describeSqlite('a transaction while another process holds the SQLite write lock', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await TestServer.start({ env: { LOG_LEVEL: 'error', USAGE_FLUSH_INTERVAL_MS: '60000' } });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** Sends `request` while the write lock is held for `ms`; answers with the response and how long it took. */
+  async function whileHeld(ms: number, request: () => Promise<Response>): Promise<{ status: number; error?: string; tookMs: number }> {
+    const hold = HeldSqliteWrites.take(server.db);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      hold.release();
+    };
+    const timer = setTimeout(release, ms);
+    const started = Date.now();
+    try {
+      const r = await request();
+      return { status: r.status, error: r.body?.error, tookMs: Date.now() - started };
+    } finally {
+      clearTimeout(timer);
+      release();
+    }
+  }
+
+  it('a usage events batch (reads its consumer, then writes) waits for the lock and is stored', async () => {
+    const { plaintext } = await consumerWithKey(server, { scopes: ['usage:write'] });
+    expect((await server.get('/v1/me', plaintext)).status).toBe(200);
+    const events = [{ metric: 'tokens', quantity: 5, idempotencyKey: 'held-1' }];
+    const r = await whileHeld(1000, () => server.post('/v1/usage/events', { events }, plaintext));
+    expect(r).toMatchObject({ status: 200 });
+    expect(r.tookMs).toBeGreaterThanOrEqual(800);
+  });
+
+  it('a consumer delete (reads, then deletes) waits for the lock and deletes', async () => {
+    const { consumer } = await consumerWithKey(server, { scopes: [] });
+    const r = await whileHeld(1000, () => server.request('DELETE', `/v1/admin/consumers/${consumer.id}`, { key: server.adminKey }));
+    expect(r).toMatchObject({ status: 204 });
+    expect((await server.get(`/v1/admin/consumers/${consumer.id}`, server.adminKey)).status).toBe(404);
+  });
+
+  it('answers 503 once the busy timeout has passed, and writes again after', async () => {
+    const { consumer } = await consumerWithKey(server, { scopes: [] });
+    const r = await whileHeld(6500, () => server.request('DELETE', `/v1/admin/consumers/${consumer.id}`, { key: server.adminKey }));
+    expect(r).toMatchObject({ status: 503, error: 'SERVICE_UNAVAILABLE' });
+    expect(r.tookMs).toBeGreaterThanOrEqual(4500);
+    expect((await server.request('DELETE', `/v1/admin/consumers/${consumer.id}`, { key: server.adminKey })).status).toBe(204);
   });
 });

@@ -15,6 +15,9 @@ import { ConsumerDto } from './dto/consumer.dto';
 import { CreateConsumerDto, ListConsumersQueryDto } from './dto/create-consumer.dto';
 import { UpdateConsumerDto } from './dto/update-consumer.dto';
 
+/** Keys per statement when deleting their refusal counts. */
+const KEYS_CHUNK = 1000;
+
 export function toConsumerDto(c: Consumer): ConsumerDto {
   return {
     id: c.id,
@@ -122,7 +125,8 @@ export class ConsumersService {
    * Deletes a consumer and its keys. Financial history is never orphaned: a consumer with usage or a
    * closed billing period cannot be deleted (suspend it instead); open periods without usage go with it.
    * Counts still buffered by any instance are dropped by the flush once the consumer is gone (see
-   * writeUsageBatch), so no usage row outlives its consumer.
+   * writeUsageBatch), so no usage row outlives its consumer. The keys' refusal counts (key_outcomes) go
+   * with the keys, and the outcomes flush drops those of keys that no longer exist.
    */
   async remove(actor: Actor, id: string): Promise<void> {
     await this.tx.run(async (m) => {
@@ -133,7 +137,13 @@ export class ConsumersService {
         throw AppException.conflict('This consumer has usage or billing history and cannot be deleted; suspend it instead');
       }
       const keys: { id: string }[] = await m.query('SELECT id FROM api_keys WHERE consumer_id = ?', [id]);
+      // The keys first: an outcomes flush reads them under a shared lock before writing their counts, so
+      // deleting the counts after the keys are locked finds everything a flush has written.
       await m.query('DELETE FROM api_keys WHERE consumer_id = ?', [id]);
+      for (let i = 0; i < keys.length; i += KEYS_CHUNK) {
+        const chunk = keys.slice(i, i + KEYS_CHUNK).map((k) => k.id);
+        await m.query(`DELETE FROM key_outcomes WHERE key_id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+      }
       await m.query('DELETE FROM billing_periods WHERE consumer_id = ?', [id]);
       await m.delete(Consumer, { id });
       await this.audit.record(m, actor, {

@@ -21,6 +21,25 @@ export function sqlTime(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
+const EXISTING_CHUNK = 1000;
+
+/**
+ * Which of `ids` are still rows of `table` (by its `id` column). Where rows can be locked they are read
+ * under a shared lock held to the end of the caller's transaction (Dialect.forShare): a transaction that
+ * deletes one of them (and locks it for that) either waits for the caller's, or has committed first and the
+ * row is not found. SQLite serializes transactions, so there the plain read is enough.
+ */
+export async function existingIds(m: EntityManager, table: string, ids: readonly string[]): Promise<Set<string>> {
+  const lock = dialectOf(m).forShare();
+  const found = new Set<string>();
+  for (let i = 0; i < ids.length; i += EXISTING_CHUNK) {
+    const chunk = ids.slice(i, i + EXISTING_CHUNK);
+    const rows: { id: string }[] = await m.query(`SELECT id FROM ${table} WHERE id IN (${chunk.map(() => '?').join(', ')})${lock}`, chunk);
+    for (const r of rows) found.add(r.id);
+  }
+  return found;
+}
+
 /**
  * Multi-row upsert that ADDS to counter columns on conflict (TypeORM's orUpdate overwrites).
  * Rows should be sorted by key so that concurrent writers lock in the same order.

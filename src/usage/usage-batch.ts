@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { isDuplicateKey } from '../common/db-errors';
 import { addUsageTotals } from '../billing/usage-totals';
-import { sqlTime, upsertAdd } from '../database/sql';
+import { existingIds, sqlTime, upsertAdd } from '../database/sql';
 import { addMetricTotals } from './usage-metric-totals';
 
 /** One counter of usage_rollups: `quantity` of `metric` used by a key in one minute. */
@@ -49,25 +49,6 @@ export async function addRollups(m: EntityManager, rows: RollupRow[]): Promise<v
 }
 
 const LAST_USED_CHUNK = 1000;
-const CONSUMERS_CHUNK = 1000;
-
-/**
- * Which of these consumers still exist. On MySQL the rows are read with a shared lock held to the end of
- * the transaction: a consumer delete (which locks its row for update) then either waits for this flush
- * and finds its usage (and refuses), or commits first and this flush finds the consumer gone. On SQLite
- * the flush and the delete are serialized transactions anyway.
- */
-async function existingConsumers(m: EntityManager, ids: string[]): Promise<Set<string>> {
-  const lock = m.connection.options.type === 'mysql' ? ' LOCK IN SHARE MODE' : '';
-  const found = new Set<string>();
-  for (let i = 0; i < ids.length; i += CONSUMERS_CHUNK) {
-    const chunk = ids.slice(i, i + CONSUMERS_CHUNK);
-    const rows: { id: string }[] = await m.query(`SELECT id FROM consumers WHERE id IN (${chunk.map(() => '?').join(', ')})${lock}`, chunk);
-    for (const r of rows) found.add(r.id);
-  }
-  return found;
-}
-
 /**
  * Writes one batch inside the caller's transaction. Returns false when the batch had already been
  * applied (an earlier attempt committed, but its answer was lost). Counts of consumers deleted since
@@ -81,8 +62,11 @@ export async function writeUsageBatch(m: EntityManager, batch: UsageBatch, now =
     if (isDuplicateKey(err)) return false;
     throw err;
   }
+  // On MySQL the consumers are read under a shared lock: a consumer delete (which locks its row for update)
+  // then either waits for this flush and finds its usage (and refuses), or commits first and this flush
+  // finds the consumer gone.
   const consumerIds = [...new Set(batch.rows.map((r) => r.consumer_id))].sort();
-  const existing = consumerIds.length ? await existingConsumers(m, consumerIds) : new Set<string>();
+  const existing = consumerIds.length ? await existingIds(m, 'consumers', consumerIds) : new Set<string>();
   if (batch.lastUsed && batch.lastUsed.keyIds.length) {
     // One statement per flush (in chunks only for very many keys); never moves last_used_at backwards.
     const at = sqlTime(new Date(batch.lastUsed.at));

@@ -72,10 +72,10 @@ export function waitForLockWait(db: TestDatabase, match: (sql: string) => boolea
 
 /**
  * SQLite: the database's write lock, held by a connection of the test's own until release(). A server
- * transaction that begins with a write (a usage flush does) waits for it in SQLite's busy handler;
+ * transaction (it takes the lock at BEGIN) or a single write waits for it in SQLite's busy handler;
  * better-sqlite3 is synchronous, so the whole server waits there and reads the requests sent meanwhile
- * only afterwards. A transaction that has read before its first write is not made to wait: SQLite answers
- * it SQLITE_BUSY at once. Keep the hold shorter than the server's busy timeout (5 s).
+ * only afterwards. Keep the hold shorter than the server's busy timeout (5 s), past which the waiting
+ * request answers 503.
  */
 export class HeldSqliteWrites {
   private constructor(private readonly conn: Database.Database) {}

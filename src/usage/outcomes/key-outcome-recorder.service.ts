@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { usageConfig } from '../../config/settings';
-import { upsertAdd } from '../../database/sql';
+import { existingIds, upsertAdd } from '../../database/sql';
 import { Transactions } from '../../database/transactions';
 import { refusalOf, RefusalOutcome } from './key-outcome';
 
@@ -22,7 +22,8 @@ type OutcomeRow = {
  * Counts requests refused with a known key (401 revoked/expired, 403, 429) per key, minute and outcome,
  * the way UsageRecorder counts admitted ones: in memory on the request path, written in multi-row
  * upserts that add, once per usage flush interval and on shutdown. A failed write keeps its counts for
- * the next one. These counts are never billed.
+ * the next one. These counts are never billed. Counts of keys deleted since they were counted (a consumer
+ * delete takes its keys' counts with it) are dropped, so no row outlives its key.
  */
 @Injectable()
 export class KeyOutcomeRecorder implements OnModuleInit, OnApplicationShutdown {
@@ -89,7 +90,15 @@ export class KeyOutcomeRecorder implements OnModuleInit, OnApplicationShutdown {
       a.key_id !== b.key_id ? (a.key_id < b.key_id ? -1 : 1) : a.bucket !== b.bucket ? a.bucket - b.bucket : a.outcome < b.outcome ? -1 : a.outcome > b.outcome ? 1 : 0,
     );
     try {
-      await this.tx.run((m) => upsertAdd(m, 'key_outcomes', ['key_id', 'bucket', 'outcome'], ['quantity'], [], rows));
+      await this.tx.run(async (m) => {
+        // On MySQL the keys are read under a shared lock: a consumer delete (which deletes its keys before
+        // their counts) either waits for this write and then deletes what it wrote, or commits first and
+        // the keys are not found here.
+        const keyIds = [...new Set(rows.map((r) => r.key_id))];
+        const existing = await existingIds(m, 'api_keys', keyIds);
+        const kept = existing.size === keyIds.length ? rows : rows.filter((r) => existing.has(r.key_id));
+        await upsertAdd(m, 'key_outcomes', ['key_id', 'bucket', 'outcome'], ['quantity'], [], kept);
+      });
       return true;
     } catch (err) {
       // Put the counts back, merged with what arrived meanwhile.
