@@ -5,6 +5,8 @@ const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 /** 32 base62 characters carry 190.5 bits. */
 export const RANDOM_LENGTH = 32;
 export const CHECKSUM_LENGTH = 6;
+/** No key this server issues is longer; anything longer is refused before any other work. */
+export const MAX_KEY_LENGTH = 128;
 export type KeyEnvironment = 'live' | 'test';
 
 const KEY_PATTERN = /^([a-z][a-z0-9]{0,15})_(live|test)_([0-9A-Za-z]+)$/;
@@ -57,7 +59,7 @@ export interface ParsedKey {
  * Any well-formed prefix is accepted so that keys survive a change of KEY_PREFIX.
  */
 export function parseKey(key: string): ParsedKey | null {
-  if (key.length > 128) return null;
+  if (key.length > MAX_KEY_LENGTH) return null;
   const m = KEY_PATTERN.exec(key);
   if (!m || m[3].length < RANDOM_LENGTH + CHECKSUM_LENGTH) return null;
   const body = key.slice(0, key.length - CHECKSUM_LENGTH);

@@ -11,7 +11,7 @@ import { Plan } from '../plans/plan.entity';
 import type { AuthKey } from './auth-key';
 import { IpMatcher } from './ip-matcher';
 import { type CachedKey, cacheKeyOf, KeyCache, KeyCacheEntry } from './key-cache';
-import { parseKey } from './key-format';
+import { MAX_KEY_LENGTH, parseKey } from './key-format';
 import { KeyHasher } from './key-hasher';
 
 export type VerifyOutcome = { ok: true; key: AuthKey } | { ok: false; code: ErrorCode; key?: AuthKey };
@@ -49,8 +49,6 @@ type KeyRow = ApiKey & { consumer: Consumer | null; plan: Plan | null };
 
 /** Reads of a key never seen that are retried when an invalidation lands while they run. */
 const FILL_ATTEMPTS = 3;
-/** No key this server issues is longer (parseKey refuses them too); nothing longer is even digested. */
-const MAX_KEY_LENGTH = 128;
 
 /** A key row read with its consumer and plan, as the cache keeps it. */
 function cached(row: KeyRow, hash: string): CachedKey {
