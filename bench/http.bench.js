@@ -140,6 +140,9 @@ async function startReference(ctx, keys) {
   return new ctx.BenchServer(url, null, null, proc, dir);
 }
 
+exports.NO_TRIP = NO_TRIP;
+exports.KEY_LIMITS = KEY_LIMITS;
+
 exports.run = async function run(ctx) {
   const rows = [];
   let floor = null;

@@ -14,6 +14,7 @@ const { mkdtempSync, readdirSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, relative } = require('node:path');
 const { ctx } = require('./run');
+const { KEY_LIMITS, NO_TRIP } = require('./http.bench');
 
 const SECONDS = Number(process.env.PROFILE_SECONDS || 8);
 const TOP = Number(process.env.PROFILE_TOP || 25);
@@ -42,7 +43,7 @@ function selfTimes(profile, fromUs, toUs) {
 
 async function main() {
   const dir = process.env.PROFILE_DIR || mkdtempSync(join(tmpdir(), 'tollgate-profile-'));
-  const env = { DEFAULT_RATE_LIMIT: '1000000000', DEFAULT_RATE_LIMIT_WINDOW_SECONDS: '60' };
+  const env = { ...NO_TRIP };
   if (process.env.PROFILE_REDIS === '1') env.REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
   const server = await ctx.startServer({
     env,
@@ -53,7 +54,7 @@ async function main() {
     const { keys } = await ctx.seedKeys(server, {
       consumers: 100,
       keysPerConsumer: 10,
-      key: { rateLimits: [{ name: 'per-second', limit: 1_000_000, windowSeconds: 1 }] },
+      key: { rateLimits: KEY_LIMITS },
     });
     const gateway = await server.request('POST', '/v1/admin/admin-keys', { name: 'profile gateway', scopes: ['keys:verify'] });
     const scenarios = [
