@@ -12,21 +12,25 @@ type Delivery = Schemas['WebhookDeliveryDto'];
 type DeliveryStatus = Schemas['WebhookDeliveryStatus'];
 type Subscription = Schemas['CreateWebhookEndpointDto']['events'][number];
 
-/** The event types an endpoint can subscribe to (`webhook.test` is sent on request only). */
-const EVENT_TYPES: readonly Exclude<Subscription, '*'>[] = [
-  'key.created',
-  'key.rotated',
-  'key.revoked',
-  'key.expiring',
-  'key.leaked',
-  'consumer.created',
-  'consumer.suspended',
-  'consumer.resumed',
-  'quota.threshold',
-  'rate_limit.exceeded',
-  'invoice.closed',
-  'webhook.endpoint_disabled',
-];
+/**
+ * The event types an endpoint can subscribe to, in the order shown (`webhook.test` is sent on request
+ * only). Keyed by the API's own type, so an event type added to the API does not compile here until listed.
+ */
+const EVENT_ORDER: Record<Exclude<Subscription, '*'>, true> = {
+  'key.created': true,
+  'key.rotated': true,
+  'key.revoked': true,
+  'key.expiring': true,
+  'key.leaked': true,
+  'consumer.created': true,
+  'consumer.suspended': true,
+  'consumer.resumed': true,
+  'quota.threshold': true,
+  'rate_limit.exceeded': true,
+  'invoice.closed': true,
+  'webhook.endpoint_disabled': true,
+};
+const EVENT_TYPES = Object.keys(EVENT_ORDER) as Exclude<Subscription, '*'>[];
 
 const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'succeeded', 'failed', 'canceled'];
 
