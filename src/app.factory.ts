@@ -14,6 +14,7 @@ import { createValidationPipe } from './common/validation.pipe';
 import { validateEnv } from './config/env.validation';
 import { appSettings, keysSettings } from './config/settings';
 import { MetricsService } from './metrics/metrics.service';
+import { installLeanAsyncResourceBind } from './observability/async-resource-bind';
 import { installRequestHooks } from './observability/request-hooks';
 import { setupSwagger } from './swagger';
 
@@ -27,6 +28,7 @@ export interface CreateAppOptions {
 
 /** Builds the application exactly as it runs, so that main, the CLI and the OpenAPI export agree. */
 export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  installLeanAsyncResourceBind();
   const env = validateEnv(process.env);
   const settings = appSettings(env);
   const keyHeader = keysSettings(env).header;
