@@ -33,7 +33,8 @@ describe('installLeanAsyncResourceBind', () => {
     }
     const unbound = resource.bind(whoAmI);
     expect(unbound.call({ name: 'caller' }, '!')).toBe('caller!');
-    expect(resource.bind(whoAmI, { name: 'given' }).call({ name: 'caller' }, '?')).toBe('given?');
+    const bindTo = resource.bind.bind(resource) as (fn: typeof whoAmI, thisArg: unknown) => typeof whoAmI;
+    expect(bindTo(whoAmI, { name: 'given' }).call({ name: 'caller' }, '?')).toBe('given?');
     const boom = resource.bind(() => {
       throw new Error('boom');
     });
