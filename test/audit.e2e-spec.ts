@@ -361,7 +361,7 @@ describe('audit log', () => {
         const r = await server.get('/v1/admin/audit-log/verify', ops.key);
         expect(r.body).toMatchObject({ valid: false, firstInvalid: { id: victim.id, seq: victim.seq, reason: expect.stringMatching(/after/) } });
         expect(r.body.checked).toBe(all.filter((e) => e.seq < victim.seq).length);
-        // The warning is logged with the request's id, like every line written while serving it.
+        // The warning is logged with the request id of the check that found it.
         const line = await logLine((l) => l.msg === 'audit chain verification failed');
         expect(line).toMatchObject({ reqId: r.headers.get('x-request-id'), level: 'warn', firstInvalid: { id: victim.id } });
       } finally {

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppException } from '../common/app.exception';
@@ -49,8 +49,6 @@ function decodeChainCursor(cursor: string | undefined): { seq: number; hash: str
  */
 @Injectable()
 export class AuditLogService {
-  private readonly logger = new Logger('Audit');
-
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Newest first, in chain order (seq), which is the order the changes were committed in. */
@@ -117,7 +115,6 @@ export class AuditLogService {
       }
       break;
     }
-    if (problem) this.logger.warn({ firstInvalid: problem, checked: verifier.checked }, 'audit chain verification failed');
     return {
       valid: problem === null,
       checked: verifier.checked,

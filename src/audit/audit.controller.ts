@@ -1,5 +1,6 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Query, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import { AdminOnly, RequireScopes } from '../auth/decorators';
 import { ApiErrorResponse } from '../common/error-response.dto';
 import { Page, PageOf } from '../common/pagination';
@@ -40,7 +41,10 @@ export class AuditController {
   })
   @ApiOkResponse({ type: AuditVerificationDto, description: 'The result of the check (of one page of the log)' })
   @ApiErrorResponse(400, 'VALIDATION_FAILED: limit outside 1-10000, or a cursor this API did not return')
-  verify(@Query() query: VerifyAuditLogQueryDto): Promise<AuditVerificationDto> {
-    return this.auditLog.verify(query);
+  async verify(@Query() query: VerifyAuditLogQueryDto, @Req() request: FastifyRequest): Promise<AuditVerificationDto> {
+    const result = await this.auditLog.verify(query);
+    // With the request's logger, so that the line carries the request id.
+    if (result.firstInvalid) request.log.warn({ firstInvalid: result.firstInvalid, checked: result.checked }, 'audit chain verification failed');
+    return result;
   }
 }

@@ -1,6 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
-import { requestBindings } from '../observability/request-context';
 import { maskUrlPasswords } from './mask-url';
 
 /** Header names whose values never reach a log line. */
@@ -85,8 +84,7 @@ export class PinoNestLogger implements LoggerService {
   private write(level: pino.Level, message: unknown, rest: unknown[]): void {
     // Nest passes the context (class name) last; an object first is structured data.
     const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
-    // Inside a request, the line carries its id like Fastify's own request lines do.
-    const base = { context, ...requestBindings() };
+    const base = { context };
     if (message && typeof message === 'object' && !(message instanceof Error)) {
       const msg = typeof rest[0] === 'string' ? (rest[0] as string) : undefined;
       this.pino[level]({ ...base, ...(message as object) }, msg);
