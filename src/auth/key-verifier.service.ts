@@ -49,6 +49,20 @@ type KeyRow = ApiKey & { consumer: Consumer | null; plan: Plan | null };
 
 /** Reads of a key never seen that are retried when an invalidation lands while they run. */
 const FILL_ATTEMPTS = 3;
+/**
+ * Refreshes claimed within this long share one read (up to REFRESH_BATCH_MAX keys): building and running
+ * a joined TypeORM query costs far more than the rows it returns, and with 1000 keys in turn a 10 s TTL
+ * means 100 refreshes a second. A record keeps answering while its refresh waits; invalidations still
+ * drop it at once.
+ */
+const REFRESH_BATCH_MS = 50;
+const REFRESH_BATCH_MAX = 200;
+
+interface ClaimedRefresh {
+  id: string;
+  entry: KeyCacheEntry;
+  ticket: number;
+}
 
 /** A key row read with its consumer and plan, as the cache keeps it. */
 function cached(row: KeyRow, hash: string): CachedKey {
@@ -66,6 +80,8 @@ function cached(row: KeyRow, hash: string): CachedKey {
 export class KeyVerifier {
   private readonly logger = new Logger(KeyVerifier.name);
   private readonly loading = new Map<string, Promise<AuthKey | undefined>>();
+  private claimed: ClaimedRefresh[] = [];
+  private refreshTimer: NodeJS.Timeout | null = null;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -149,19 +165,38 @@ export class KeyVerifier {
 
   /**
    * Off the request path: the cached record keeps answering until the new one lands or is dropped. The
-   * read starts after the current request's guards (building the query is not free, and a synchronous
-   * driver runs it at once), but is fenced from the moment it was claimed.
+   * read waits for the batch (never inside the current request's guards: building the query is not free,
+   * and a synchronous driver runs it at once), but is fenced from the moment it was claimed.
    */
   private refresh(id: string, entry: KeyCacheEntry): void {
-    const ticket = this.cache.beginFill();
-    new Promise<KeyRow | undefined>((resolve, reject) => setImmediate(() => this.readRow([entry.hash]).then(resolve, reject))).then(
-      (row) => {
-        entry.refreshing = false;
-        this.cache.completeFill(ticket, id, row ? cached(row, row.hash) : undefined);
+    this.claimed.push({ id, entry, ticket: this.cache.beginFill() });
+    if (this.refreshTimer === null) {
+      this.refreshTimer = setTimeout(() => this.refreshClaimed(), this.claimed.length >= REFRESH_BATCH_MAX ? 0 : REFRESH_BATCH_MS);
+      this.refreshTimer.unref();
+    }
+  }
+
+  private refreshClaimed(): void {
+    const batch = this.claimed.splice(0, REFRESH_BATCH_MAX);
+    this.refreshTimer = null;
+    if (this.claimed.length) {
+      this.refreshTimer = setTimeout(() => this.refreshClaimed(), 0);
+      this.refreshTimer.unref();
+    }
+    this.readRows(batch.map((c) => c.entry.hash)).then(
+      (rows) => {
+        const byHash = new Map(rows.map((row) => [row.hash, row]));
+        for (const { id, entry, ticket } of batch) {
+          entry.refreshing = false;
+          const row = byHash.get(entry.hash);
+          this.cache.completeFill(ticket, id, row ? cached(row, row.hash) : undefined);
+        }
       },
       (err: Error) => {
-        this.cache.abortFill(ticket);
-        this.cache.refreshFailed(id, entry);
+        for (const { id, entry, ticket } of batch) {
+          this.cache.abortFill(ticket);
+          this.cache.refreshFailed(id, entry);
+        }
         if (!isDatabaseUnavailable(err)) this.logger.warn(`key record refresh failed: ${err.message}`);
       },
     );
@@ -170,14 +205,14 @@ export class KeyVerifier {
   private async read(plaintext: string): Promise<CachedKey | undefined> {
     const currentHash = this.hasher.hash(plaintext);
     const hashes = this.hasher.secrets.length === 1 ? [currentHash] : this.hasher.candidates(plaintext).map((c) => c.hash);
-    const row = await this.readRow(hashes);
+    const [row] = await this.readRows(hashes);
     if (!row) return undefined;
     if (row.hash !== currentHash) await this.rehash(row.id, currentHash);
     return cached(row, currentHash);
   }
 
-  /** The key, its consumer and the consumer's plan in one read. */
-  private async readRow(hashes: string[]): Promise<KeyRow | undefined> {
+  /** The keys stored under these hashes, each with its consumer and the consumer's plan, in one read. */
+  private async readRows(hashes: string[]): Promise<KeyRow[]> {
     const rows = (await this.dataSource
       .getRepository(ApiKey)
       .createQueryBuilder('k')
@@ -186,11 +221,11 @@ export class KeyVerifier {
       .leftJoinAndMapOne('k.plan', Plan, 'p', 'p.id = c.planId')
       .where({ hash: hashes.length === 1 ? hashes[0] : In(hashes) })
       .getMany()) as KeyRow[];
-    const row = rows[0];
-    if (!row) return undefined;
-    row.consumer ??= null;
-    row.plan ??= null;
-    return row;
+    for (const row of rows) {
+      row.consumer ??= null;
+      row.plan ??= null;
+    }
+    return rows;
   }
 
   /** Found under an older secret: move it to the current one so the old secret can be retired. */

@@ -27,6 +27,10 @@ class ManualDatabase {
   answer(i: number, row: Row | null): void {
     this.reads[i].resolve(row ? [row] : []);
   }
+
+  answerRows(i: number, rows: Row[]): void {
+    this.reads[i].resolve(rows);
+  }
 }
 
 const row = (over: Partial<ApiKey> = {}): Row =>
@@ -49,6 +53,8 @@ const row = (over: Partial<ApiKey> = {}): Row =>
   }) as unknown as Row;
 
 const flush = () => new Promise((r) => setImmediate(r));
+/** Refreshes claimed close together are read in one batch, a moment later. */
+const batchStarts = () => new Promise((r) => setTimeout(r, 80));
 
 describe('KeyVerifier: reads against invalidations', () => {
   let now: number;
@@ -82,7 +88,7 @@ describe('KeyVerifier: reads against invalidations', () => {
     expect(verify()).toMatchObject({ ok: true });
     // The read starts after the request's own stack, not on it.
     expect(db.reads).toHaveLength(1);
-    await flush();
+    await batchStarts();
     expect(db.reads).toHaveLength(2);
     // Meanwhile the old record keeps answering, and no second refresh starts.
     expect(verify()).toMatchObject({ ok: true });
@@ -98,7 +104,7 @@ describe('KeyVerifier: reads against invalidations', () => {
     await first;
     now += 1500;
     expect(verify()).toMatchObject({ ok: true }); // starts the refresh
-    await flush();
+    await batchStarts();
     cache.invalidateKey('key_1'); // the revocation lands while the refresh reads
     db.answer(1, row()); // ...and the refresh answers with what it read before it
     await flush();
@@ -146,7 +152,7 @@ describe('KeyVerifier: reads against invalidations', () => {
     await first;
     now += 1500;
     verify();
-    await flush();
+    await batchStarts();
     expect(db.reads).toHaveLength(2);
     expect(cache.lookup(cacheKeyOf(key))?.hash).toBe(hash);
   });
@@ -157,18 +163,41 @@ describe('KeyVerifier: reads against invalidations', () => {
     const record = ((await first) as { key: unknown }).key;
     now += 1500;
     verify();
-    await flush();
+    await batchStarts();
     db.answer(1, row({ lastUsedAt: new Date(now) })); // written by the usage flush: not a change of the record
     await flush();
     expect((verify() as { key: unknown }).key).toBe(record);
     expect(cache.lookup(cacheKeyOf(key))?.refreshAt).toBe(now + 1000);
     now += 1500;
     verify();
-    await flush();
+    await batchStarts();
     db.answer(2, row({ scopes: ['usage:read'] }));
     await flush();
     const changed = verify() as { key: { scopes: string[] } };
     expect(changed.key).not.toBe(record);
     expect(changed.key.scopes).toEqual(['usage:read']);
+  });
+
+  it('refreshes records that fall due together in one read, each by its hash; a key the read no longer finds is dropped', async () => {
+    const other = generateKey('tg', 'live').key;
+    const gone = generateKey('tg', 'live').key;
+    const otherRow = row({ id: 'key_2', hash: hasher.hash(other) });
+    const goneRow = row({ id: 'key_3', hash: hasher.hash(gone) });
+    const firsts = [verify(), verifier.verify(other, from, now), verifier.verify(gone, from, now)];
+    db.answer(0, row());
+    db.answer(1, otherRow);
+    db.answer(2, goneRow);
+    await Promise.all(firsts);
+    now += 1500;
+    for (const k of [key, other, gone]) expect(verifier.verify(k, from, now)).toMatchObject({ ok: true });
+    await batchStarts();
+    expect(db.reads).toHaveLength(4);
+    db.answerRows(3, [otherRow, row({ scopes: ['usage:read'] })]);
+    await flush();
+    expect(verify()).toMatchObject({ ok: true, key: { scopes: ['usage:read'] } });
+    expect(verifier.verify(other, from, now)).toMatchObject({ ok: true, key: { id: 'key_2' } });
+    // Deleted meanwhile: not served from memory any more.
+    expect(verifier.verify(gone, from, now)).toEqual({ ok: false, code: 'INVALID_API_KEY' });
+    expect(db.reads).toHaveLength(4);
   });
 });
