@@ -26,7 +26,7 @@ const KEY_LIMITS = [{ name: 'per-second', limit: 1_000_000, windowSeconds: 1 }];
  * (a b c a b c …), and a ratio is the median of the per-round ratios: on a shared machine the background
  * load drifts over a minute, and interleaving makes both sides of a ratio see the same drift.
  */
-const ROUNDS = 4;
+const ROUNDS = 8;
 
 const { spawn } = require('node:child_process');
 const { mkdtempSync, writeFileSync } = require('node:fs');
