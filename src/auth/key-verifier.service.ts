@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { AppException } from '../common/app.exception';
@@ -77,7 +77,7 @@ function cached(row: KeyRow, hash: string): CachedKey {
  * the request path only for a key this instance has not seen, once per key however many requests wait.
  */
 @Injectable()
-export class KeyVerifier {
+export class KeyVerifier implements OnModuleDestroy {
   private readonly logger = new Logger(KeyVerifier.name);
   private readonly loading = new Map<string, Promise<AuthKey | undefined>>();
   private claimed: ClaimedRefresh[] = [];
@@ -171,8 +171,18 @@ export class KeyVerifier {
   private refresh(id: string, entry: KeyCacheEntry): void {
     this.claimed.push({ id, entry, ticket: this.cache.beginFill() });
     if (this.refreshTimer === null) {
-      this.refreshTimer = setTimeout(() => this.refreshClaimed(), this.claimed.length >= REFRESH_BATCH_MAX ? 0 : REFRESH_BATCH_MS);
+      this.refreshTimer = setTimeout(() => this.refreshClaimed(), REFRESH_BATCH_MS);
       this.refreshTimer.unref();
+    }
+  }
+
+  /** On shutdown, refreshes still waiting for their batch are dropped: the database is about to close. */
+  onModuleDestroy(): void {
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    for (const { entry, ticket } of this.claimed.splice(0)) {
+      entry.refreshing = false;
+      this.cache.abortFill(ticket);
     }
   }
 

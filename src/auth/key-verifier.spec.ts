@@ -200,4 +200,15 @@ describe('KeyVerifier: reads against invalidations', () => {
     expect(verifier.verify(gone, from, now)).toEqual({ ok: false, code: 'INVALID_API_KEY' });
     expect(db.reads).toHaveLength(4);
   });
+
+  it('drops refreshes still waiting for their batch on shutdown, without reading', async () => {
+    const first = verify();
+    db.answer(0, row());
+    await first;
+    now += 1500;
+    expect(verify()).toMatchObject({ ok: true });
+    verifier.onModuleDestroy();
+    await batchStarts();
+    expect(db.reads).toHaveLength(1);
+  });
 });
