@@ -24,20 +24,23 @@ export function sqlTime(date: Date): string {
 const EXISTING_CHUNK = 1000;
 
 /**
- * Which of `ids` are still rows of `table` (by its `id` column). Where rows can be locked they are read
- * under a shared lock held to the end of the caller's transaction (Dialect.forShare): a transaction that
- * deletes one of them (and locks it for that) either waits for the caller's, or has committed first and the
- * row is not found. SQLite serializes transactions, so there the plain read is enough.
+ * The `rows` whose `idOf(row)` is still a row of `table` (by its `id` column). Where rows can be locked
+ * they are read under a shared lock held to the end of the caller's transaction (Dialect.forShare), in id
+ * order: a transaction that deletes one of them (and locks it for that) either waits for the caller's, or
+ * has committed first and the row is not found. SQLite serializes transactions, so there the plain read is
+ * enough.
  */
-export async function existingIds(m: EntityManager, table: string, ids: readonly string[]): Promise<Set<string>> {
+export async function rowsOfExisting<R>(m: EntityManager, table: string, rows: R[], idOf: (row: R) => string): Promise<R[]> {
+  const ids = [...new Set(rows.map(idOf))].sort();
+  if (ids.length === 0) return rows;
   const lock = dialectOf(m).forShare();
   const found = new Set<string>();
   for (let i = 0; i < ids.length; i += EXISTING_CHUNK) {
     const chunk = ids.slice(i, i + EXISTING_CHUNK);
-    const rows: { id: string }[] = await m.query(`SELECT id FROM ${table} WHERE id IN (${chunk.map(() => '?').join(', ')})${lock}`, chunk);
-    for (const r of rows) found.add(r.id);
+    const existing: { id: string }[] = await m.query(`SELECT id FROM ${table} WHERE id IN (${chunk.map(() => '?').join(', ')})${lock}`, chunk);
+    for (const r of existing) found.add(r.id);
   }
-  return found;
+  return found.size === ids.length ? rows : rows.filter((row) => found.has(idOf(row)));
 }
 
 /**

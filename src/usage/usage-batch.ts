@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { isDuplicateKey } from '../common/db-errors';
 import { addUsageTotals } from '../billing/usage-totals';
-import { existingIds, sqlTime, upsertAdd } from '../database/sql';
+import { rowsOfExisting, sqlTime, upsertAdd } from '../database/sql';
 import { addMetricTotals } from './usage-metric-totals';
 
 /** One counter of usage_rollups: `quantity` of `metric` used by a key in one minute. */
@@ -65,8 +65,7 @@ export async function writeUsageBatch(m: EntityManager, batch: UsageBatch, now =
   // On MySQL the consumers are read under a shared lock: a consumer delete (which locks its row for update)
   // then either waits for this flush and finds its usage (and refuses), or commits first and this flush
   // finds the consumer gone.
-  const consumerIds = [...new Set(batch.rows.map((r) => r.consumer_id))].sort();
-  const existing = consumerIds.length ? await existingIds(m, 'consumers', consumerIds) : new Set<string>();
+  const rows = await rowsOfExisting(m, 'consumers', batch.rows, (r) => r.consumer_id);
   if (batch.lastUsed && batch.lastUsed.keyIds.length) {
     // One statement per flush (in chunks only for very many keys); never moves last_used_at backwards.
     const at = sqlTime(new Date(batch.lastUsed.at));
@@ -80,6 +79,6 @@ export async function writeUsageBatch(m: EntityManager, batch: UsageBatch, now =
     }
   }
   // Last: it ends with the rows every flush adds to (see addMetricTotals).
-  await addRollups(m, existing.size === consumerIds.length ? batch.rows : batch.rows.filter((r) => existing.has(r.consumer_id)));
+  await addRollups(m, rows);
   return true;
 }

@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { usageConfig } from '../../config/settings';
-import { existingIds, upsertAdd } from '../../database/sql';
+import { rowsOfExisting, upsertAdd } from '../../database/sql';
 import { Transactions } from '../../database/transactions';
 import { refusalOf, RefusalOutcome } from './key-outcome';
 
@@ -94,9 +94,7 @@ export class KeyOutcomeRecorder implements OnModuleInit, OnApplicationShutdown {
         // On MySQL the keys are read under a shared lock: a consumer delete (which deletes its keys before
         // their counts) either waits for this write and then deletes what it wrote, or commits first and
         // the keys are not found here.
-        const keyIds = [...new Set(rows.map((r) => r.key_id))];
-        const existing = await existingIds(m, 'api_keys', keyIds);
-        const kept = existing.size === keyIds.length ? rows : rows.filter((r) => existing.has(r.key_id));
+        const kept = await rowsOfExisting(m, 'api_keys', rows, (r) => r.key_id);
         await upsertAdd(m, 'key_outcomes', ['key_id', 'bucket', 'outcome'], ['quantity'], [], kept);
       });
       return true;
