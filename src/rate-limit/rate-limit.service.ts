@@ -53,11 +53,15 @@ export class RateLimitService {
   private readonly firstExceeded: FirstExceededListener[] = [];
   readonly defaults: DefaultLimit;
 
+  /** The in-process store, which answers without a promise; null with Redis. */
+  private readonly syncStore: MemoryCounterStore | null;
+
   constructor(
     @Inject(COUNTER_STORE) private readonly store: CounterStore,
     private readonly metrics: LimiterMetrics,
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
   ) {
+    this.syncStore = store instanceof MemoryCounterStore ? store : null;
     // The default limit is ThrottlerModule's `default` throttler.
     const throttlers = Array.isArray(options) ? options : options.throttlers;
     const fallback = throttlers.find((t) => (t.name ?? DEFAULT_LIMIT_NAME) === DEFAULT_LIMIT_NAME);
@@ -97,9 +101,9 @@ export class RateLimitService {
   consume(key: AuthKey, route?: RouteLimits | null): RateLimitDecision | Promise<RateLimitDecision> {
     const policy = this.policyFor(key, route);
     const limits = policy.limits;
-    if (this.store instanceof MemoryCounterStore) {
+    if (this.syncStore !== null) {
       const records = new Array<CounterRecord>(limits.length);
-      for (let i = 0; i < limits.length; i++) records[i] = this.store.incrementSync(limits[i].counterKey, limits[i].ttl, limits[i].limit, 1);
+      for (let i = 0; i < limits.length; i++) records[i] = this.syncStore.incrementSync(limits[i].counterKey, limits[i].ttl, limits[i].limit, 1);
       return this.decide(key, policy, records, true);
     }
     return Promise.all(limits.map((l) => this.store.increment(l.counterKey, l.ttl, l.limit, l.ttl, l.name))).then((records) =>
