@@ -3,11 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppException } from '../common/app.exception';
 import { Consumer } from '../consumers/consumer.entity';
-import { toNumber } from '../database/sql';
 import { UsageReportDto } from './dto/usage-query.dto';
 import { readMetricTotals } from './usage-metric-totals';
-import { AggregateRow, buildReport, Granularity, GroupBy, MAX_POINTS, minuteRange, parseRange, SQL_BUCKET_MINUTES } from './usage-query';
-import { consumersWithUsage, refuseLargeScans } from './usage-scans';
+import { AggregateRow, buildReport, Granularity, GroupBy, MAX_POINTS, minuteRange, parseRange } from './usage-query';
+import { consumersWithUsage, readRollups } from './usage-scans';
 
 export interface UsageQuery {
   from: string;
@@ -51,7 +50,7 @@ export class UsageQueryService {
       const columns = ['metric'];
       if (groupBy === 'key') columns.push('key_id');
       if (groupBy === 'consumer' || (groupBy === 'key' && withConsumerOfKey)) columns.push('consumer_id');
-      rows = consumers.length ? await this.readRollups(consumers, first, end, granularity, columns, query.metric, maxRows) : [];
+      rows = consumers.length ? await readRollups(this.dataSource, { consumers, first, end, granularity, columns, metric: query.metric, maxRows }) : [];
     }
     const report = rows.length < maxRows ? buildReport(rows, granularity, MAX_POINTS, query.metric) : null;
     if (!report) {
@@ -61,37 +60,5 @@ export class UsageQueryService {
       );
     }
     return report;
-  }
-
-  private async readRollups(
-    consumers: string[],
-    first: number,
-    end: number,
-    granularity: Granularity,
-    columns: string[],
-    metric: string | undefined,
-    maxRows: number,
-  ): Promise<AggregateRow[]> {
-    const size = SQL_BUCKET_MINUTES[granularity];
-    const bucket = size === 1 ? 'bucket' : `(bucket - bucket % ${size})`;
-    const where = [consumers.length === 1 ? 'consumer_id = ?' : `consumer_id IN (${consumers.map(() => '?').join(', ')})`, 'bucket >= ?', 'bucket < ?'];
-    const params: unknown[] = [...consumers, first, end];
-    if (metric) {
-      where.push('metric = ?');
-      params.push(metric);
-    }
-    await refuseLargeScans(this.dataSource, 'usage_rollups', where.join(' AND '), params);
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT ${columns.join(', ')}, ${bucket} AS b, SUM(quantity) AS q FROM usage_rollups WHERE ${where.join(' AND ')} ` +
-        `GROUP BY ${columns.join(', ')}, ${bucket} ORDER BY ${columns.join(', ')}, b LIMIT ${maxRows}`,
-      params,
-    );
-    return rows.map((r) => ({
-      metric: String(r.metric),
-      keyId: columns.includes('key_id') ? String(r.key_id) : undefined,
-      consumerId: columns.includes('consumer_id') ? String(r.consumer_id) : undefined,
-      bucket: toNumber(r.b),
-      quantity: toNumber(r.q),
-    }));
   }
 }

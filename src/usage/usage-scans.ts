@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { MINUTES_PER_DAY } from '../billing/usage-totals';
 import { AppException } from '../common/app.exception';
-import { MAX_CONSUMERS_READ, MAX_ROWS_READ } from './usage-query';
+import { toNumber } from '../database/sql';
+import { AggregateRow, Granularity, MAX_CONSUMERS_READ, MAX_ROWS_READ, SQL_BUCKET_MINUTES } from './usage-query';
 
 /**
  * Bounds the work of one answer by the stored rows it reads, not by its range alone: the density of
@@ -45,4 +46,52 @@ export async function consumersWithUsage(db: DataSource, first: number, end: num
     );
   }
   return rows.map((r) => r.consumer_id).sort();
+}
+
+/** One aggregate read of the rollups: these consumers' key ranges, the minutes `[first, end)`. */
+export interface RollupRead {
+  consumers: string[];
+  first: number;
+  end: number;
+  granularity: Granularity;
+  /** Grouped by these, `metric` first, then `key_id` and/or `consumer_id`, and by the granularity's bucket. */
+  columns: string[];
+  metric?: string;
+  keyId?: string;
+  /** At most this many rows are read (one past what the caller can answer with, to know it was passed). */
+  maxRows: number;
+}
+
+/**
+ * Reads the per-minute rollups, aggregated in SQL with integer arithmetic on the bucket (`bucket - bucket
+ * % 60` is the hour on both databases), one key range per consumer (the rollups are keyed by consumer
+ * first); refused with a 400 past MAX_ROWS_READ stored rows.
+ */
+export async function readRollups(db: DataSource, read: RollupRead): Promise<AggregateRow[]> {
+  const { consumers, columns } = read;
+  const size = SQL_BUCKET_MINUTES[read.granularity];
+  const bucket = size === 1 ? 'bucket' : `(bucket - bucket % ${size})`;
+  const where = [consumers.length === 1 ? 'consumer_id = ?' : `consumer_id IN (${consumers.map(() => '?').join(', ')})`, 'bucket >= ?', 'bucket < ?'];
+  const params: unknown[] = [...consumers, read.first, read.end];
+  if (read.metric) {
+    where.push('metric = ?');
+    params.push(read.metric);
+  }
+  if (read.keyId !== undefined) {
+    where.push('key_id = ?');
+    params.push(read.keyId);
+  }
+  await refuseLargeScans(db, 'usage_rollups', where.join(' AND '), params);
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT ${columns.join(', ')}, ${bucket} AS b, SUM(quantity) AS q FROM usage_rollups WHERE ${where.join(' AND ')} ` +
+      `GROUP BY ${columns.join(', ')}, ${bucket} ORDER BY ${columns.join(', ')}, b LIMIT ${read.maxRows}`,
+    params,
+  );
+  return rows.map((r) => ({
+    metric: String(r.metric),
+    keyId: columns.includes('key_id') ? String(r.key_id) : undefined,
+    consumerId: columns.includes('consumer_id') ? String(r.consumer_id) : undefined,
+    bucket: toNumber(r.b),
+    quantity: toNumber(r.q),
+  }));
 }

@@ -7,7 +7,7 @@ import { toNumber } from '../../database/sql';
 import { ApiKey } from '../../keys/api-key.entity';
 import { readMetricTotals } from '../usage-metric-totals';
 import { AggregateRow, buildReport, MAX_POINTS, minuteRange, parseRange, SQL_BUCKET_MINUTES } from '../usage-query';
-import { consumersWithUsage, refuseLargeScans } from '../usage-scans';
+import { consumersWithUsage, readRollups } from '../usage-scans';
 import { REQUESTS_METRIC } from '../usage-recorder.service';
 import { KEY_OUTCOMES, KeyOutcome } from './key-outcome';
 import { KeyOutcomesQueryDto, KeyOutcomesReportDto } from './key-outcomes.dto';
@@ -51,8 +51,8 @@ export class KeyOutcomesService {
       refused.where.push('key_id IN (SELECT id FROM api_keys WHERE consumer_id = ?)');
       refused.params.push(query.consumerId);
     }
-    const [validRows, refusedRows]: Record<string, unknown>[][] = await Promise.all([
-      this.validRows(query, keyConsumerId, first, end, bucket, keyColumn, maxRows),
+    const [validRows, refusedRows]: [AggregateRow[], Record<string, unknown>[]] = await Promise.all([
+      this.validRows(query, keyConsumerId, first, end, byKey, maxRows),
       this.dataSource.query(
         `SELECT outcome, ${keyColumn}${bucket} AS b, SUM(quantity) AS q FROM key_outcomes WHERE ${refused.where.join(' AND ')} ` +
           `GROUP BY outcome, ${keyColumn}${bucket} ORDER BY outcome, ${keyColumn}b LIMIT ${maxRows}`,
@@ -65,7 +65,7 @@ export class KeyOutcomesService {
       bucket: toNumber(r.b),
       quantity: toNumber(r.q),
     });
-    const rows = [...validRows.map((r) => toAggregate(r, 'VALID')), ...refusedRows.map((r) => toAggregate(r, String(r.outcome)))];
+    const rows = [...validRows.map((r) => ({ ...r, metric: 'VALID' })), ...refusedRows.map((r) => toAggregate(r, String(r.outcome)))];
     const report = validRows.length < maxRows && refusedRows.length < maxRows ? buildReport(rows, granularity) : null;
     if (!report) {
       throw AppException.validation(
@@ -91,32 +91,20 @@ export class KeyOutcomesService {
     keyConsumerId: string | null | undefined,
     first: number,
     end: number,
-    bucket: string,
-    keyColumn: string,
+    byKey: boolean,
     maxRows: number,
-  ): Promise<Record<string, unknown>[]> {
-    const consumerId = query.consumerId ?? keyConsumerId;
+  ): Promise<AggregateRow[]> {
+    const granularity = query.granularity ?? 'hour';
     // Admin keys belong to no consumer and are not metered.
     if (keyConsumerId === null) return [];
-    if (consumerId === undefined && !keyColumn) {
-      const rows = await readMetricTotals(this.dataSource, first, end, query.granularity ?? 'hour', REQUESTS_METRIC, maxRows);
-      return rows.map((r) => ({ b: r.bucket, q: r.quantity }));
-    }
+    const consumerId = query.consumerId ?? keyConsumerId;
+    if (consumerId === undefined && !byKey) return readMetricTotals(this.dataSource, first, end, granularity, REQUESTS_METRIC, maxRows);
     const consumers = consumerId !== undefined ? [consumerId] : await consumersWithUsage(this.dataSource, first, end, REQUESTS_METRIC);
     if (consumers.length === 0) return [];
-    const where = [`consumer_id IN (${consumers.map(() => '?').join(', ')})`, 'bucket >= ?', 'bucket < ?', 'metric = ?'];
-    const params: unknown[] = [...consumers, first, end, REQUESTS_METRIC];
-    if (query.keyId !== undefined) {
-      where.push('key_id = ?');
-      params.push(query.keyId);
-    }
-    await refuseLargeScans(this.dataSource, 'usage_rollups', where.join(' AND '), params);
-    return this.dataSource.query(
-      `SELECT ${keyColumn}${bucket} AS b, SUM(quantity) AS q FROM usage_rollups WHERE ${where.join(' AND ')} ` +
-        `GROUP BY ${keyColumn}${bucket} ORDER BY ${keyColumn}b LIMIT ${maxRows}`,
-      params,
-    );
+    const columns = byKey ? ['metric', 'key_id'] : ['metric'];
+    return readRollups(this.dataSource, { consumers, first, end, granularity, columns, metric: REQUESTS_METRIC, keyId: query.keyId, maxRows });
   }
+
 }
 
 function asOutcome(value: string): KeyOutcome {
