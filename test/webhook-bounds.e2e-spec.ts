@@ -24,7 +24,7 @@ async function closedPort(): Promise<number> {
 /** Polls a delivery list until `done` holds for its first delivery. */
 async function firstDelivery(server: TestServer, endpointId: string, key: string, done: (d: any) => boolean): Promise<any> {
   let d: any;
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 300; i++) {
     const r = await server.get(`/v1/admin/webhook-endpoints/${endpointId}/deliveries`, key);
     d = r.body.data?.[0];
     if (d && done(d)) return d;
@@ -132,8 +132,8 @@ describe('webhooks: data keeps the scope of its resource', () => {
     expect(ep.status).toBe(201);
     await server.post(`/v1/admin/webhook-endpoints/${ep.body.id}/test`, {}, server.adminKey);
     const reader = await adminKeyWith(server, ['webhooks:read']);
-    const d = await firstDelivery(server, ep.body.id, reader, (x) => x.attempts >= 1);
-    expect(d.lastError).toBe('connection refused');
+    const d = await firstDelivery(server, ep.body.id, reader, (x) => x.attemptLog.length >= 1 && x.lastError !== null);
+    expect(d.lastError).toMatch(/^connection (refused|failed)/);
     expect(JSON.stringify(d)).not.toMatch(/127\.0\.0\.1|::1/);
   });
 });
@@ -187,7 +187,7 @@ describe('webhook targets without private targets allowed', () => {
     await sql.run('UPDATE webhook_endpoints SET url = ? WHERE id = ?', ['https://[64:ff9b::a9fe:a9fe]/latest', ep.body.id]);
     await sql.close();
     await server.post(`/v1/admin/webhook-endpoints/${ep.body.id}/test`, {}, server.adminKey);
-    const d = await firstDelivery(server, ep.body.id, server.adminKey, (x) => x.attempts >= 1);
+    const d = await firstDelivery(server, ep.body.id, server.adminKey, (x) => x.attemptLog.length >= 1 && x.lastError !== null);
     expect(d.lastError).toMatch(/not a public/);
     expect(d.attemptLog[0]).toMatchObject({ statusCode: null, success: false });
   });

@@ -121,7 +121,9 @@ const SEND_ERRORS: Record<string, string> = {
  * would learn the inside of the network through it.
  */
 export function describeSendError(err: NodeJS.ErrnoException): string {
-  const code = typeof err.code === 'string' ? err.code : '';
+  // Trying each address of a name (IPv6 and IPv4) fails with an AggregateError of the attempts.
+  const first = (err as Error & { errors?: NodeJS.ErrnoException[] }).errors?.[0];
+  const code = typeof err.code === 'string' ? err.code : typeof first?.code === 'string' ? first.code : '';
   if (code === 'TIMEOUT') return err.message;
   if (SEND_ERRORS[code]) return SEND_ERRORS[code];
   if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/.test(code)) return `TLS handshake failed (${code})`;
