@@ -10,6 +10,8 @@ import { OriginRegistry } from './auth/origin-registry.service';
 import { AppException } from './common/app.exception';
 import { ErrorCode } from './common/error-code';
 import { createPino, PinoNestLogger } from './common/logger';
+import { installJsonParser } from './common/json-body';
+import { renderError } from './common/all-exceptions.filter';
 import { createValidationPipe } from './common/validation.pipe';
 import { validateEnv } from './config/env.validation';
 import { appSettings, keysSettings } from './config/settings';
@@ -46,6 +48,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // false, a hop count or proxy addresses: never "every hop", which would let clients choose their address.
     trustProxy: settings.trustProxy,
     requestIdHeader: false,
+    // A path that cannot be decoded (`/dashboard/%`) names nothing: answered in the error shape, not Fastify's.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      reply.header('x-request-id', request.id);
+      renderError(error, request, reply);
+    },
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${instance}${(++requests).toString(36)}`;
@@ -60,6 +67,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
+  installJsonParser(fastify);
   // Declared up front so every request object keeps one shape: a property added later by a guard would
   // give requests a new hidden class and slow every access to them.
   fastify.decorateRequest('auth', undefined);

@@ -5,6 +5,7 @@ import { AuditChainBreakDto } from './audit/dto/audit-verification.dto';
 import { BEARER_SCHEME, SECURITY_SCHEME } from './auth/decorators';
 import { PlanSnapshotDto } from './billing/dto/billing-period.dto';
 import { ErrorCode } from './common/error-code';
+import { downloadUrlPlugin, protectDocsPage, sessionAuthorizationPlugin } from './docs-page';
 import { errorExample, ErrorResponseDto } from './common/error-response.dto';
 import { PRICE_MODELS_DOC } from './plans/dto/price.dto';
 
@@ -156,7 +157,9 @@ export function setupSwagger(app: INestApplication, { ui }: { ui: boolean }): vo
     jsonDocumentUrl: 'docs-json',
     raw: ['json'],
     customSiteTitle: 'Tollgate API',
-    // An operator signs in once; the key survives a reload (it stays in this browser's localStorage).
-    swaggerOptions: { persistAuthorization: true },
+    // A pasted key lasts for the tab (sessionStorage, like the console's), never in localStorage; the
+    // online validator is not called (the page talks to this host only).
+    swaggerOptions: { plugins: [downloadUrlPlugin, sessionAuthorizationPlugin], validatorUrl: null },
   });
+  protectDocsPage(app.getHttpAdapter().getInstance(), '/docs');
 }

@@ -218,5 +218,29 @@ describe('expensive admin reads are bounded', () => {
         expect({ q, status: r.status, error: r.body.error }).toEqual({ q, status: 400, error: 'VALIDATION_FAILED' });
       }
     });
+
+    it('refuses a well-formed cursor it did not sign: one that would skip entries, or an altered one of its own', async () => {
+      const [head] = await queryDb(server.db, 'SELECT seq, hash FROM audit_head WHERE id = 1');
+      const [tenth] = await queryDb(server.db, 'SELECT seq, hash FROM audit_entries WHERE seq = 10');
+      const issued = (await walk(5))[0].nextCursor as string;
+      const [, , mac] = Buffer.from(issued, 'base64url').toString('utf8').split('.');
+      const forged = [
+        // "Everything up to the head was checked": the chain before it would never be looked at.
+        Buffer.from(`${Number(head.seq)}.${head.hash}`).toString('base64url'),
+        Buffer.from(`${Number(tenth.seq)}.${tenth.hash}`).toString('base64url'),
+        // A signed cursor moved to another entry keeps a signature that no longer fits.
+        Buffer.from(`${Number(tenth.seq)}.${tenth.hash}.${mac}`).toString('base64url'),
+        Buffer.from(`${Number(tenth.seq)}.${tenth.hash}.${'0'.repeat(64)}`).toString('base64url'),
+      ];
+      for (const cursor of forged) {
+        const r = await server.get(`/v1/admin/audit-log/verify?${qs({ cursor })}`, server.adminKey);
+        expect({ cursor, status: r.status, error: r.body.error, details: r.body.details }).toEqual({
+          cursor,
+          status: 400,
+          error: 'VALIDATION_FAILED',
+          details: [{ field: 'cursor', message: 'is not a cursor returned by this API' }],
+        });
+      }
+    });
   });
 });

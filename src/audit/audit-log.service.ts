@@ -1,6 +1,8 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { KeyHasher } from '../auth/key-hasher';
 import { AppException } from '../common/app.exception';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import { sqlTime, toNumber } from '../database/sql';
@@ -31,16 +33,37 @@ export function toAuditEntryDto(e: AuditEntry): AuditEntryDto {
 /** Rows read per query while verifying: bounded memory whatever the size of the log. */
 const VERIFY_BATCH = 500;
 
-/** Where a page of the chain check stopped: the last entry's seq and the hash the check computed for it. */
-function encodeChainCursor(seq: number, hash: string): string {
-  return Buffer.from(`${seq}.${hash}`, 'utf8').toString('base64url');
-}
+/**
+ * Where a page of the chain check stopped — the last entry's seq and the hash the check computed for it —
+ * signed with HMAC-SHA256 under a key derived from the server's KEY_HASH_SECRET (each of its versions
+ * verifies). The next page trusts this hash instead of recomputing the chain before it, so a cursor the
+ * server did not issue (one that would skip altered entries) must be refused, not merely well-formed.
+ */
+export class ChainCursors {
+  private readonly keys: Buffer[];
 
-function decodeChainCursor(cursor: string | undefined): { seq: number; hash: string } | undefined {
-  if (!cursor) return undefined;
-  const m = /^(\d{1,15})\.([0-9a-f]{64})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw AppException.validation([{ field: 'cursor', message: 'is not a cursor returned by this API' }]);
-  return { seq: Number(m[1]), hash: m[2] };
+  constructor(hasher: KeyHasher) {
+    this.keys = hasher.secrets.map((s) => createHmac('sha256', s.secret).update('tollgate audit chain cursor v1').digest());
+  }
+
+  encode(seq: number, hash: string): string {
+    const body = `${seq}.${hash}`;
+    return Buffer.from(`${body}.${this.mac(this.keys[0], body)}`, 'utf8').toString('base64url');
+  }
+
+  decode(cursor: string | undefined): { seq: number; hash: string } | undefined {
+    if (!cursor) return undefined;
+    const m = /^((\d{1,15})\.([0-9a-f]{64}))\.([0-9a-f]{64})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const given = m ? Buffer.from(m[4], 'hex') : null;
+    if (!m || !given || !this.keys.some((k) => timingSafeEqual(Buffer.from(this.mac(k, m[1]), 'hex'), given))) {
+      throw AppException.validation([{ field: 'cursor', message: 'is not a cursor returned by this API' }]);
+    }
+    return { seq: Number(m[2]), hash: m[3] };
+  }
+
+  private mac(key: Buffer, body: string): string {
+    return createHmac('sha256', key).update(body).digest('hex');
+  }
 }
 
 /**
@@ -49,7 +72,14 @@ function decodeChainCursor(cursor: string | undefined): { seq: number; hash: str
  */
 @Injectable()
 export class AuditLogService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly cursors: ChainCursors;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    hasher: KeyHasher,
+  ) {
+    this.cursors = new ChainCursors(hasher);
+  }
 
   /** Newest first, in chain order (seq), which is the order the changes were committed in. */
   async list(query: ListAuditLogQueryDto): Promise<Page<AuditEntryDto>> {
@@ -83,7 +113,7 @@ export class AuditLogService {
    * before the head is compared, so a busy log still verifies.
    */
   async verify(query: VerifyAuditLogQueryDto = {}): Promise<AuditVerificationDto> {
-    const from = decodeChainCursor(query.cursor);
+    const from = this.cursors.decode(query.cursor);
     const limit = query.limit ?? MAX_VERIFY_ENTRIES;
     const verifier = new ChainVerifier(from);
     let afterSeq = from?.seq ?? 0;
@@ -120,7 +150,7 @@ export class AuditLogService {
       checked: verifier.checked,
       firstInvalid: problem,
       headHash: verifier.lastHash,
-      nextCursor: more ? encodeChainCursor(afterSeq, verifier.lastHash) : null,
+      nextCursor: more ? this.cursors.encode(afterSeq, verifier.lastHash) : null,
     };
   }
 

@@ -44,6 +44,11 @@ export function toAppException(err: unknown): AppException {
   const fastifyCode = (err as { code?: string })?.code;
   const fastifyStatus = (err as { statusCode?: number })?.statusCode;
   if (typeof fastifyCode === 'string' && fastifyCode.startsWith('FST_ERR_CTP')) return bodyError(fastifyCode, err as Error);
+  // A path that cannot be decoded, or a parameter past the router's length limit, names no resource.
+  if (fastifyCode === 'FST_ERR_BAD_URL' || fastifyCode === 'FST_ERR_MAX_PARAM_LENGTH') return new AppException(ErrorCode.NOT_FOUND, 'Route not found');
+  // @fastify/static (the /docs assets) refuses a path that climbs out of its root with a plain 403 error:
+  // nothing there is a file it serves.
+  if (fastifyStatus === 403 || fastifyStatus === 404) return new AppException(ErrorCode.NOT_FOUND, 'Route not found');
   if (fastifyStatus === 413) return new AppException(ErrorCode.PAYLOAD_TOO_LARGE);
   if (isDatabaseUnavailable(err)) return AppException.unavailable();
   if (isDuplicateKey(err)) return AppException.conflict('A resource with the same unique value already exists');

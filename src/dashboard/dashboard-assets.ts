@@ -35,6 +35,9 @@ const HEADERS: Record<string, string> = {
 /**
  * Serves the built console at /dashboard/ (and redirects /dashboard there). Assets have hashed names
  * and are cached for good; index.html is revalidated so a new build shows at once.
+ * Only the files of the build are routes (listed once, at start): any other path under /dashboard — `..`,
+ * `//`, encoded dots or backslashes — matches no route and is a plain 404, so no request can name a file
+ * outside the build. The console routes in the URL fragment, so it needs no catch-all.
  * Returns false when the console was not built (a server built with `nest build` alone).
  */
 export async function registerDashboardAssets(fastify: FastifyInstance, dir = DASHBOARD_DIR): Promise<boolean> {
@@ -46,7 +49,8 @@ export async function registerDashboardAssets(fastify: FastifyInstance, dir = DA
     root: dir,
     prefix: '/dashboard/',
     decorateReply: false,
-    redirect: true,
+    wildcard: false,
+    redirect: false,
     index: ['index.html'],
     cacheControl: false,
     setHeaders: (reply, path) => {

@@ -1,47 +1,32 @@
 import { lookup as dnsLookup, LookupAddress } from 'node:dns';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
- * Addresses a webhook may not reach unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true: loopback, private,
- * link-local (cloud metadata lives there), carrier-grade NAT, multicast, reserved and unspecified.
+ * The IPv6 global unicast space (2000::/3). Everything outside it is unassigned, or special-purpose and
+ * not globally reachable (::/96 IPv4-compatible, ::ffff:0:0/96 IPv4-mapped, 64:ff9b::/96 and
+ * 64:ff9b:1::/48 NAT64, 100::/64 discard, fc00::/7, fe80::/10, fec0::/10, ff00::/8, …).
  */
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['64:ff9b::', 96],
-  ['2001:db8::', 32],
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv6');
-}
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
 
+/**
+ * Is this address one a webhook may not reach unless WEBHOOK_ALLOW_PRIVATE_TARGETS=true? Only globally
+ * reachable unicast passes: ipaddr.js names every range of the IANA IPv4 and IPv6 special-purpose
+ * registries (private, loopback, link-local, shared 100.64.0.0/10, documentation, benchmarking,
+ * reserved 240.0.0.0/4, broadcast, multicast, 2001::/23, 2001:db8::/32, 3fff::/20, …) and calls the rest
+ * `unicast`. Addresses that embed an IPv4 address — IPv4-mapped and -compatible, NAT64, 6to4, Teredo —
+ * are refused whatever they embed: the path they take to that address is not ours to judge.
+ * Anything that does not parse is refused too.
+ */
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return blocked.check(address, 'ipv4');
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return blocked.check(mapped[1], 'ipv4');
-    return blocked.check(address, 'ipv6');
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(address);
+  } catch {
+    return true;
   }
-  return true;
+  if (parsed.kind() === 'ipv6' && !parsed.match(GLOBAL_UNICAST_V6)) return true;
+  return parsed.range() !== 'unicast';
 }
 
 /** Why a URL cannot be an endpoint (scheme, form), or null. Resolution is checked separately. */

@@ -106,8 +106,8 @@ export class WebhookEndpointsController {
   @ApiOperation({ operationId: 'listWebhookDeliveries', summary: "An endpoint's deliveries, newest first, with every attempt" })
   @ApiOkResponse({ type: DeliveryPageDto })
   @ApiErrorResponse(404, 'NOT_FOUND')
-  listDeliveries(@Param('id') id: string, @Query() query: ListWebhookDeliveriesQueryDto): Promise<Page<WebhookDeliveryDto>> {
-    return this.endpoints.listDeliveries(id, query);
+  listDeliveries(@CurrentActor() actor: Actor, @Param('id') id: string, @Query() query: ListWebhookDeliveriesQueryDto): Promise<Page<WebhookDeliveryDto>> {
+    return this.endpoints.listDeliveries(actor, id, query);
   }
 
   @Get(':id/deliveries/:deliveryId')
@@ -115,8 +115,8 @@ export class WebhookEndpointsController {
   @ApiOperation({ operationId: 'getWebhookDelivery', summary: 'Get a delivery with every attempt' })
   @ApiOkResponse({ type: WebhookDeliveryDto })
   @ApiErrorResponse(404, 'NOT_FOUND')
-  getDelivery(@Param('id') endpointId: string, @Param('deliveryId') id: string): Promise<WebhookDeliveryDto> {
-    return this.endpoints.getDelivery(id, endpointId);
+  getDelivery(@CurrentActor() actor: Actor, @Param('id') endpointId: string, @Param('deliveryId') id: string): Promise<WebhookDeliveryDto> {
+    return this.endpoints.getDelivery(actor, id, endpointId);
   }
 
   @Post(':id/deliveries/:deliveryId/retry')

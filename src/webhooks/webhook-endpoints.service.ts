@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Actor, SYSTEM_ACTOR } from '../audit/actor';
 import { AuditService } from '../audit/audit.service';
 import { AppException } from '../common/app.exception';
+import { ErrorCode } from '../common/error-code';
 import { newId } from '../common/ids';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import { webhooksConfig } from '../config/settings';
@@ -16,6 +17,7 @@ import { UpdateWebhookEndpointDto } from './dto/update-webhook-endpoint.dto';
 import { ListWebhookDeliveriesQueryDto, WebhookAttemptDto, WebhookDeliveryDto } from './dto/webhook-delivery.dto';
 import { CreatedWebhookEndpointDto, ListWebhookEndpointsQueryDto, WebhookEndpointDto } from './dto/webhook-endpoint.dto';
 import type { WebhookEventDto } from './dto/webhook-event.dto';
+import { addedEvents, canReadEventData, missingToSubscribe, resourceIdsOf } from './event-scopes';
 import { newSecret } from './signing';
 import { resolvesPublicly, urlProblem } from './target-guard';
 import { WebhookOutbox } from './webhook-outbox.service';
@@ -88,6 +90,7 @@ export class WebhookEndpointsService {
   }
 
   async create(actor: Actor, dto: CreateWebhookEndpointDto): Promise<CreatedWebhookEndpointDto> {
+    checkMayReceive(actor, dto.events);
     await this.checkUrl(dto.url);
     const secret = newSecret();
     const out = await this.tx.run(async (m) => {
@@ -150,6 +153,9 @@ export class WebhookEndpointsService {
     if (dto.url !== undefined) await this.checkUrl(dto.url);
     return this.tx.run(async (m) => {
       const before = await this.find(m, id, true);
+      // A new URL receives every event the endpoint subscribes to; otherwise only added types are new to anyone.
+      if (dto.url !== undefined && dto.url !== before.url) checkMayReceive(actor, dto.events ?? before.events);
+      else if (dto.events !== undefined) checkMayReceive(actor, addedEvents(before.events, dto.events));
       const sets: string[] = [];
       const params: unknown[] = [];
       const set = (column: string, value: unknown) => {
@@ -227,10 +233,10 @@ export class WebhookEndpointsService {
       await this.audit.record(m, actor, { action: 'webhook_endpoint.test', targetType: 'webhook_endpoint', targetId: id, after: { eventId, deliveryId: row.id } });
       return String(row.id);
     });
-    return this.getDelivery(deliveryId, id);
+    return this.getDelivery(actor, deliveryId, id);
   }
 
-  async listDeliveries(endpointId: string, query: ListWebhookDeliveriesQueryDto): Promise<Page<WebhookDeliveryDto>> {
+  async listDeliveries(actor: Actor, endpointId: string, query: ListWebhookDeliveriesQueryDto): Promise<Page<WebhookDeliveryDto>> {
     await this.find(this.dataSource.manager, endpointId);
     const limit = query.limit ?? 20;
     const where = ['d.endpoint_id = ?'];
@@ -248,13 +254,13 @@ export class WebhookEndpointsService {
       where.push('d.id < ?');
       params.push(cursor);
     }
-    const rows = await this.deliveries(`${where.join(' AND ')} ORDER BY d.id DESC LIMIT ${limit + 1}`, params);
+    const rows = await this.deliveries(actor, `${where.join(' AND ')} ORDER BY d.id DESC LIMIT ${limit + 1}`, params);
     return toPage(rows, limit, (d) => d);
   }
 
   /** A delivery of this endpoint; another endpoint's delivery is not found. */
-  async getDelivery(id: string, endpointId: string): Promise<WebhookDeliveryDto> {
-    const [row] = await this.deliveries('d.id = ? AND d.endpoint_id = ?', [id, endpointId]);
+  async getDelivery(actor: Actor, id: string, endpointId: string): Promise<WebhookDeliveryDto> {
+    const [row] = await this.deliveries(actor, 'd.id = ? AND d.endpoint_id = ?', [id, endpointId]);
     if (!row) throw AppException.notFound('Webhook delivery');
     return row;
   }
@@ -283,7 +289,7 @@ export class WebhookEndpointsService {
         after: { status: 'pending' },
       });
     });
-    return this.getDelivery(id, endpointId);
+    return this.getDelivery(actor, id, endpointId);
   }
 
   /**
@@ -322,7 +328,11 @@ export class WebhookEndpointsService {
     ]);
   }
 
-  private async deliveries(where: string, params: unknown[]): Promise<WebhookDeliveryDto[]> {
+  /**
+   * Deliveries as `actor` may see them: an event whose data needs a read scope the actor lacks is shown
+   * with its id, type and time and the ids of the resources it is about, its `data` withheld (null).
+   */
+  private async deliveries(actor: Actor, where: string, params: unknown[]): Promise<WebhookDeliveryDto[]> {
     const rows: Row[] = await this.dataSource.query(
       `SELECT d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.next_attempt_at, d.last_status_code, d.last_attempt_at, d.last_error, d.created_at, e.payload
          FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id WHERE ${where}`,
@@ -342,7 +352,10 @@ export class WebhookEndpointsService {
       list.push(toAttemptDto(a));
       byDelivery.set(String(a.delivery_id), list);
     }
-    return rows.map((r) => ({
+    return rows.map((r) => {
+      const event = parse<WebhookEventDto>(r.payload, { id: String(r.event_id), type: String(r.event_type), createdAt: iso(r.created_at)!, data: {} });
+      const readable = canReadEventData(actor.scopes, String(r.event_type));
+      return {
       id: String(r.id),
       endpointId: String(r.endpoint_id),
       eventId: String(r.event_id),
@@ -355,8 +368,10 @@ export class WebhookEndpointsService {
       lastError: (r.last_error as string | null) ?? null,
       createdAt: iso(r.created_at)!,
       attemptLog: byDelivery.get(String(r.id)) ?? [],
-      event: parse<WebhookEventDto>(r.payload, { id: String(r.event_id), type: String(r.event_type), createdAt: iso(r.created_at)!, data: {} }),
-    }));
+      resourceIds: resourceIdsOf(event.data),
+      event: readable ? event : { id: event.id, type: event.type, createdAt: event.createdAt, data: null },
+      };
+    });
   }
 
   private async find(m: EntityManager, id: string, forUpdate = false): Promise<WebhookEndpointDto> {
@@ -369,6 +384,14 @@ export class WebhookEndpointsService {
   private async checkUrl(url: string): Promise<void> {
     const problem = urlProblem(url, this.allowPrivate) ?? (this.allowPrivate ? null : await resolvesPublicly(url));
     if (problem) throw AppException.validation([{ field: 'url', message: problem }]);
+  }
+}
+
+/** Subscribing to an event type needs the read scope of its resource (event-scopes.ts). */
+function checkMayReceive(actor: Actor, events: readonly string[]): void {
+  const missing = missingToSubscribe(actor.scopes, events);
+  if (missing.length) {
+    throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, `Subscribing to these events needs the scope to read them: missing ${missing.join(', ')}`);
   }
 }
 

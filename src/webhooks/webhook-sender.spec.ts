@@ -49,7 +49,23 @@ describe('WebhookSender', () => {
     const literal = await strict.send(`https://127.0.0.1:${port}/ok`, {}, '{}');
     expect(literal).toMatchObject({ statusCode: null, error: expect.stringMatching(/not a public/) });
     const named = await strict.send(`https://localhost:${port}/ok`, {}, '{}');
-    expect(named).toMatchObject({ statusCode: null, error: expect.stringMatching(/private address/) });
+    expect(named).toMatchObject({ statusCode: null, error: expect.stringMatching(/not public/) });
     expect((await strict.send(`http://example.com/ok`, {}, '{}')).error).toMatch(/not a public https/);
+  });
+
+  it('says what failed without naming the address a host resolved to', async () => {
+    const closed = await new Promise<number>((ok) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => ok(p));
+      });
+    });
+    const refused = await open.send(`http://localhost:${closed}/x`, {}, '{}');
+    expect(refused.error).toBe('connection refused');
+    const named = await strict.send(`https://localhost:${port}/ok`, {}, '{}');
+    for (const r of [refused, named]) {
+      expect(r.error).not.toMatch(/127\.0\.0\.1|::1/);
+    }
   });
 });

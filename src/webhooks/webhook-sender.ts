@@ -88,9 +88,9 @@ export class WebhookSender {
         },
       );
       const timer = setTimeout(() => {
-        req.destroy(new Error(`timed out after ${this.options.timeoutMs} ms`));
+        req.destroy(Object.assign(new Error(`timed out after ${this.options.timeoutMs} ms`), { code: 'TIMEOUT' }));
       }, this.options.timeoutMs);
-      req.on('error', (err: NodeJS.ErrnoException) => finish(done(null, null, (err.message || String(err.code)).slice(0, 500))));
+      req.on('error', (err: NodeJS.ErrnoException) => finish(done(null, null, describeSendError(err))));
       req.end(body);
     });
   }
@@ -99,4 +99,33 @@ export class WebhookSender {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+const SEND_ERRORS: Record<string, string> = {
+  EPRIVATETARGET: 'refused: the host resolves to an address that is not public',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed while sending',
+  ETIMEDOUT: 'connection timed out',
+  ENETUNREACH: 'network unreachable',
+  EHOSTUNREACH: 'host unreachable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed, temporarily',
+  ECONNABORTED: 'connection aborted',
+  HPE_INVALID_CONSTANT: 'the answer is not HTTP',
+};
+
+/**
+ * What the delivery log says about a failed attempt: the kind of failure, never Node's message, which
+ * names the address the host resolved to ("connect ECONNREFUSED 10.0.0.5:443") — readers of the log
+ * would learn the inside of the network through it.
+ */
+export function describeSendError(err: NodeJS.ErrnoException): string {
+  // Trying each address of a name (IPv6 and IPv4) fails with an AggregateError of the attempts.
+  const first = (err as Error & { errors?: NodeJS.ErrnoException[] }).errors?.[0];
+  const code = typeof err.code === 'string' ? err.code : typeof first?.code === 'string' ? first.code : '';
+  if (code === 'TIMEOUT') return err.message;
+  if (SEND_ERRORS[code]) return SEND_ERRORS[code];
+  if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/.test(code)) return `TLS handshake failed (${code})`;
+  return code ? `connection failed (${code})` : 'connection failed';
 }

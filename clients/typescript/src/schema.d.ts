@@ -2318,9 +2318,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyEventDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["KeyEventDataDto"] | (never | null);
         };
         KeyRotatedDataDto: {
             /** @example 3600 */
@@ -2347,9 +2346,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyRotatedDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["KeyRotatedDataDto"] | (never | null);
         };
         KeyRevokedDataDto: {
             /**
@@ -2377,9 +2375,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyRevokedDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["KeyRevokedDataDto"] | (never | null);
         };
         KeyExpiringDataDto: {
             /**
@@ -2407,9 +2404,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyExpiringDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["KeyExpiringDataDto"] | (never | null);
         };
         KeyLeakedDataDto: {
             /**
@@ -2446,9 +2442,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyLeakedDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["KeyLeakedDataDto"] | (never | null);
         };
         WebhookConsumerDto: {
             /**
@@ -2498,9 +2493,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["ConsumerEventDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["ConsumerEventDataDto"] | (never | null);
         };
         /** @description A consumer was suspended: all its keys are refused. */
         ConsumerSuspendedEvent: {
@@ -2519,9 +2513,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["ConsumerEventDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["ConsumerEventDataDto"] | (never | null);
         };
         /** @description A suspended consumer was resumed. */
         ConsumerResumedEvent: {
@@ -2540,9 +2533,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["ConsumerEventDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["ConsumerEventDataDto"] | (never | null);
         };
         QuotaThresholdDataDto: {
             /**
@@ -2590,9 +2582,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["QuotaThresholdDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["QuotaThresholdDataDto"] | (never | null);
         };
         RateLimitRuleStateDto: {
             /** @example 1000 */
@@ -2639,9 +2630,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["RateLimitExceededDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["RateLimitExceededDataDto"] | (never | null);
         };
         InvoiceClosedDataDto: {
             invoice: components["schemas"]["InvoiceDto"];
@@ -2663,9 +2653,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["InvoiceClosedDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["InvoiceClosedDataDto"] | (never | null);
         };
         DisabledEndpointDto: {
             /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
@@ -2704,9 +2693,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["EndpointDisabledDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["EndpointDisabledDataDto"] | (never | null);
         };
         WebhookTestDataDto: {
             /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
@@ -2731,9 +2719,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["WebhookTestDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["WebhookTestDataDto"] | (never | null);
         };
         CreateWebhookEndpointDto: {
             /**
@@ -2976,7 +2963,7 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description The event as it is sent (the request body). */
+            /** @description The event as it is sent (the request body); its `data` is null for a reader without the scope to read it. */
             event: components["schemas"]["KeyCreatedEvent"] | components["schemas"]["KeyRotatedEvent"] | components["schemas"]["KeyRevokedEvent"] | components["schemas"]["KeyExpiringEvent"] | components["schemas"]["KeyLeakedEvent"] | components["schemas"]["ConsumerCreatedEvent"] | components["schemas"]["ConsumerSuspendedEvent"] | components["schemas"]["ConsumerResumedEvent"] | components["schemas"]["QuotaThresholdEvent"] | components["schemas"]["RateLimitExceededEvent"] | components["schemas"]["InvoiceClosedEvent"] | components["schemas"]["WebhookEndpointDisabledEvent"] | components["schemas"]["WebhookTestEvent"];
             /** @example whd_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
@@ -2990,6 +2977,15 @@ export interface components {
             lastError: string | null;
             /** @description Every attempt, oldest first. */
             attemptLog: components["schemas"]["WebhookAttemptDto"][];
+            /**
+             * @description The ids of the resources the event is about (keys, consumer, invoice, period, endpoint), shown to every
+             *     reader, also when the event's `data` is withheld.
+             * @example [
+             *       "key_01JD5X3V8Q2mZt9aK3LpQw7Rv",
+             *       "cons_01JD5X3V8Q2mZt9aK3LpQw7Rv"
+             *     ]
+             */
+            resourceIds: string[];
         };
         WebhookDeliveryPageDto: {
             data: components["schemas"]["WebhookDeliveryDto"][];

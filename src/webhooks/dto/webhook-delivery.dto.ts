@@ -63,7 +63,13 @@ export class WebhookDeliveryDto {
   createdAt: string;
   /** Every attempt, oldest first. */
   attemptLog: WebhookAttemptDto[];
-  /** The event as it is sent (the request body). */
+  /**
+   * The ids of the resources the event is about (keys, consumer, invoice, period, endpoint), shown to every
+   * reader, also when the event's `data` is withheld.
+   * @example ["key_01JD5X3V8Q2mZt9aK3LpQw7Rv", "cons_01JD5X3V8Q2mZt9aK3LpQw7Rv"]
+   */
+  resourceIds: string[];
+  /** The event as it is sent (the request body); its `data` is null for a reader without the scope to read it. */
   @ApiProperty({
     oneOf: EVENT_SCHEMAS.map((s) => ({ $ref: getSchemaPath(s) })),
     discriminator: { propertyName: 'type', mapping: Object.fromEntries(EVENT_SCHEMAS.map((s) => [eventTypeOf(s), getSchemaPath(s)])) },

@@ -1,4 +1,5 @@
-import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { nullableRef, OrNull } from '../../common/api-schema';
 import type { EventType } from '../webhook-events';
 import {
   ConsumerEventDataDto,
@@ -14,12 +15,15 @@ import {
   WebhookTestDataDto,
 } from './webhook-event-data.dto';
 
-/** The body of every delivery: `{id, type, createdAt, data}`; `data` depends on `type`. */
+/**
+ * The body of every delivery: `{id, type, createdAt, data}`; `data` depends on `type`. In the delivery log,
+ * `data` is null for a reader without the read scope of the event's resource (see event-scopes.ts).
+ */
 export interface WebhookEventDto {
   id: string;
   type: string;
   createdAt: string;
-  data: Record<string, unknown>;
+  data: Record<string, unknown> | null;
 }
 
 type EventSchema = (new () => WebhookEventDto) & { eventType: EventType };
@@ -38,8 +42,13 @@ function eventSchema(type: EventType, data: new () => unknown, description: stri
     @ApiProperty({ format: 'date-time', example: '2026-11-22T10:00:00.000Z' })
     createdAt: string;
 
-    @ApiProperty({ type: data })
-    data: Record<string, unknown>;
+    @ApiProperty({
+      type: undefined,
+      oneOf: nullableRef(data),
+      description:
+        "Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about.",
+    })
+    data: OrNull<Record<string, unknown>>;
   }
   const name = `${type
     .split(/[._]/)
@@ -47,6 +56,8 @@ function eventSchema(type: EventType, data: new () => unknown, description: stri
     .join('')}Event`;
   Object.defineProperty(EventDto, 'name', { value: name });
   ApiSchema({ name, description })(EventDto);
+  // Referenced through oneOf (to admit null), which does not register the data schema by itself.
+  ApiExtraModels(data)(EventDto);
   return EventDto;
 }
 
