@@ -56,7 +56,7 @@ describe('the README flow through the typed client', () => {
     // 3. the consumer calls the platform
     const me = await client(plaintext).GET('/v1/me');
     if (!me.data) throw new Error(`me: ${JSON.stringify(me.error)}`);
-    expect(me.data.consumer.id).toBe(consumerId);
+    expect(me.data.consumer?.id).toBe(consumerId);
     const limit: number = me.data.rateLimits[0].limit;
     expect(Number.isInteger(limit)).toBe(true);
 

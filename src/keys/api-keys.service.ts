@@ -21,6 +21,7 @@ import { Consumer } from '../consumers/consumer.entity';
 import { Transactions } from '../database/transactions';
 import { dialectOf } from '../database/dialect';
 import { ApiKey } from './api-key.entity';
+import { Reach, reachProblem } from './key-bounds';
 import { keepOneRootKey } from './root-key';
 import { ApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
 import { CreateKeyDto } from './dto/create-key.dto';
@@ -47,8 +48,11 @@ export function toKeyDto(k: ApiKey): ApiKeyDto {
   };
 }
 
-/** Which keys a call may see or change: all (admin routes), or one consumer's own (/me/keys). */
-export type KeyScope = { consumerId: string } | { kind: 'admin' } | 'any';
+/**
+ * Which keys a call may see or change: all (admin routes), admin keys, or one consumer's own (/me/keys) —
+ * with `environment`, only those of the caller's environment (what a consumer key reads).
+ */
+export type KeyScope = { consumerId: string; environment?: KeyEnvironment } | { kind: 'admin' } | 'any';
 
 export interface KeyListQuery extends PageQueryDto {
   environment?: KeyEnvironment;
@@ -77,7 +81,9 @@ export class ApiKeysService {
   /**
    * Creates a key. `consumerId` null creates an admin key. A key never grants more than its creator
    * holds: admin keys get a subset of the caller's scopes; a consumer key creates keys for its own
-   * consumer with a subset of its scopes, its environment, and no later expiry.
+   * consumer with a subset of its scopes and its environment. Whoever creates it, the key neither outlives
+   * its creator nor answers from addresses its creator does not: left out, the creator's expiry and ranges
+   * are taken.
    */
   async create(caller: AuthKey, actor: Actor, consumerId: string | null, dto: CreateKeyDto): Promise<CreatedApiKeyDto> {
     const kind: KeyKind = dto.kind ?? (consumerId ? 'secret' : 'admin');
@@ -91,17 +97,13 @@ export class ApiKeysService {
     let expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
     this.validateFields(kind, { ...dto, expiresAt: dto.expiresAt });
     if (kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, dto.scopes);
-    if (caller.kind !== 'admin') {
-      if (environment !== caller.environment) {
-        throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, `A ${caller.environment} key can only create ${caller.environment} keys`);
-      }
-      if (caller.expiresAt !== null) {
-        if (!expiresAt) expiresAt = new Date(caller.expiresAt);
-        else if (expiresAt.getTime() > caller.expiresAt) {
-          throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot outlive the key that creates it');
-        }
-      }
+    if (caller.kind !== 'admin' && environment !== caller.environment) {
+      throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, `A ${caller.environment} key can only create ${caller.environment} keys`);
     }
+    const reach = await this.reachOf(this.dataSource.manager, caller);
+    if (!expiresAt && reach.expiresAt !== null) expiresAt = new Date(reach.expiresAt);
+    const allowedIps = dto.allowedIps ?? [...reach.allowedIps];
+    this.refuseWiderReach(reach, { expiresAt: expiresAt?.getTime() ?? null, allowedIps });
     const { key: plaintext, start } = generateKey(this.prefix, environment);
     const hash = this.hasher.hash(plaintext);
     const created = await this.tx.run(async (m) => {
@@ -120,7 +122,7 @@ export class ApiKeysService {
         expiresAt,
         revokedAt: null,
         lastUsedAt: null,
-        allowedIps: dto.allowedIps ?? [],
+        allowedIps,
         allowedOrigins: dto.allowedOrigins ?? [],
         rateLimits: dto.rateLimits?.map((r) => ({ name: r.name, limit: r.limit, windowSeconds: r.windowSeconds })) ?? [],
         metadata: dto.metadata ?? {},
@@ -144,7 +146,11 @@ export class ApiKeysService {
     const where: FindOptionsWhere<ApiKey> = { ...this.scopeWhere(scope) };
     if (query.consumerId && scope === 'any') where.consumerId = query.consumerId;
     if (query.kind && scope === 'any') where.kind = query.kind;
-    if (query.environment) where.environment = query.environment;
+    if (query.environment) {
+      // A caller bound to one environment asking for the other finds nothing there.
+      if (where.environment !== undefined && where.environment !== query.environment) return { data: [], nextCursor: null };
+      where.environment = query.environment;
+    }
     const cursor = decodeCursor(query.cursor);
     if (cursor) where.id = LessThan(cursor);
     const repo = this.dataSource.getRepository(ApiKey);
@@ -168,6 +174,7 @@ export class ApiKeysService {
     const out = await this.tx.run(async (m) => {
       const key = await this.find(m, scope, id, true);
       this.refuseOutOfBounds(caller, key);
+      const reach = await this.reachOf(m, caller);
       this.validateFields(key.kind, {
         ...dto,
         allowedOrigins: dto.allowedOrigins ?? (key.kind === 'publishable' ? key.allowedOrigins : dto.allowedOrigins),
@@ -186,7 +193,12 @@ export class ApiKeysService {
       if (dto.allowedOrigins !== undefined) key.allowedOrigins = dto.allowedOrigins;
       if (dto.rateLimits !== undefined) key.rateLimits = dto.rateLimits.map((r) => ({ name: r.name, limit: r.limit, windowSeconds: r.windowSeconds }));
       if (dto.metadata !== undefined) key.metadata = dto.metadata;
-      this.refuseOutliving(caller, key.expiresAt);
+      // A change is judged by what it changes: renaming a key that already reaches further than the caller
+      // hands the caller nothing, but moving its expiry or allowlist past the caller's own would (itself included).
+      this.refuseWiderReach(reach, { expiresAt: key.expiresAt?.getTime() ?? null, allowedIps: key.allowedIps }, {
+        expiry: dto.expiresAt !== undefined,
+        ips: dto.allowedIps !== undefined,
+      });
       key.updatedAt = new Date();
       await m.save(ApiKey, key);
       const after = toKeyDto(key);
@@ -237,7 +249,7 @@ export class ApiKeysService {
       this.refuseOutOfBounds(caller, old);
       // The new key has the old key's scopes and expiry: the caller must be able to create it.
       if (old.kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, old.scopes);
-      this.refuseOutliving(caller, old.expiresAt);
+      this.refuseWiderReach(await this.reachOf(m, caller), { expiresAt: old.expiresAt?.getTime() ?? null, allowedIps: old.allowedIps });
       const successor = await m.getRepository(ApiKey).findOne({ select: { id: true }, where: { rotatedFromId: old.id } });
       if (successor) {
         throw AppException.conflict(`This key was already rotated and is in its grace period; rotate its successor ${successor.id} instead`);
@@ -289,7 +301,7 @@ export class ApiKeysService {
 
   private scopeWhere(scope: KeyScope): FindOptionsWhere<ApiKey> {
     if (scope === 'any') return {};
-    if ('consumerId' in scope) return { consumerId: scope.consumerId };
+    if ('consumerId' in scope) return scope.environment ? { consumerId: scope.consumerId, environment: scope.environment } : { consumerId: scope.consumerId };
     return { kind: 'admin', consumerId: IsNull() };
   }
 
@@ -322,12 +334,24 @@ export class ApiKeysService {
     }
   }
 
-  /** A consumer key never obtains, by create, rotate or change, a key that outlives itself. */
-  private refuseOutliving(caller: AuthKey, expiresAt: Date | null): void {
-    if (caller.kind === 'admin' || caller.expiresAt === null) return;
-    if (expiresAt === null || expiresAt.getTime() > caller.expiresAt) {
-      throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot obtain a key that outlives it');
-    }
+  /**
+   * The caller's own expiry and allowlist. The allowlist is read from its row (the key cache keeps only the
+   * compiled matcher), and only for a caller that has one; a caller whose row is gone reaches nothing.
+   */
+  private async reachOf(m: EntityManager, caller: AuthKey): Promise<Reach> {
+    if (!caller.ipMatcher) return { expiresAt: caller.expiresAt, allowedIps: [] };
+    const row = await m.getRepository(ApiKey).findOne({ select: { id: true, allowedIps: true }, where: { id: caller.id } });
+    if (!row) throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'The calling key no longer exists');
+    return { expiresAt: caller.expiresAt, allowedIps: row.allowedIps };
+  }
+
+  /**
+   * Admin and consumer keys alike never create, rotate or change a key so that it outlives the caller or
+   * answers from addresses the caller does not; the caller's own key included, so it never loosens itself.
+   */
+  private refuseWiderReach(caller: Reach, key: Reach, dimensions?: { expiry: boolean; ips: boolean }): void {
+    const problem = reachProblem(key, caller, dimensions);
+    if (problem) throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, problem);
   }
 
   private validateFields(

@@ -18,6 +18,11 @@ import { ListKeysQueryDto } from './dto/list-keys-query.dto';
 import { ApiKeyPageDto } from './keys.controller';
 
 const own = (auth: AuthContext) => ({ consumerId: auth.key.consumer!.id });
+/**
+ * What the calling key may read: its consumer's keys of its own environment (another's is a 404). Writes
+ * look across environments only to refuse them with 403, as they refuse keys above the caller.
+ */
+const readable = (auth: AuthContext) => ({ consumerId: auth.key.consumer!.id, environment: auth.key.environment });
 
 /** A consumer manages its own keys, never granting more than the calling key holds. */
 @ApiTags('Self-service')
@@ -29,10 +34,10 @@ export class MeKeysController {
 
   @Get()
   @RequireScopes('keys:read')
-  @ApiOperation({ operationId: 'listMyKeys', summary: "List the calling consumer's keys" })
+  @ApiOperation({ operationId: 'listMyKeys', summary: "List the calling consumer's keys of the calling key's environment" })
   @ApiOkResponse({ type: ApiKeyPageDto, description: 'One page of keys, newest first' })
   list(@CurrentAuth() auth: AuthContext, @Query() query: ListKeysQueryDto): Promise<Page<ApiKeyDto>> {
-    return this.keys.list(own(auth), query);
+    return this.keys.list(readable(auth), query);
   }
 
   @Post()
@@ -52,9 +57,9 @@ export class MeKeysController {
   @RequireScopes('keys:read')
   @ApiOperation({ operationId: 'getMyKey', summary: "Get one of the calling consumer's keys" })
   @ApiOkResponse({ type: ApiKeyDto, description: 'The key' })
-  @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key")
+  @ApiErrorResponse(404, "NOT_FOUND, also for another consumer's key and for a key of the other environment")
   get(@CurrentAuth() auth: AuthContext, @Param('id') id: string): Promise<ApiKeyDto> {
-    return this.keys.get(own(auth), id);
+    return this.keys.get(readable(auth), id);
   }
 
   @Post(':id/revoke')

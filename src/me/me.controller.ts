@@ -13,7 +13,11 @@ export class MeController {
 
   @Get()
   @RequireScopes()
-  @ApiOperation({ operationId: 'getMe', summary: 'Who am I: the calling key, its consumer, its limits and remaining quota' })
+  @ApiOperation({
+    operationId: 'getMe',
+    summary: 'Who am I: the calling key, its consumer, its limits and remaining quota',
+    description: "A publishable key (it sits in a browser) is shown its own public fields only, and `consumer` is null: never the consumer's name, externalId or metadata.",
+  })
   @ApiOkResponse({ type: MeDto, description: 'The calling key, its consumer, limits and quotas' })
   get(@CurrentAuth() auth: AuthContext): Promise<MeDto> {
     return this.me.describe(auth.key);

@@ -312,7 +312,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List the calling consumer's keys
+         * List the calling consumer's keys of the calling key's environment
          * @description **Required scopes:** `keys:read`. Key kinds: `secret`, `publishable`.
          */
         get: operations["listMyKeys"];
@@ -403,7 +403,9 @@ export interface paths {
         };
         /**
          * Who am I: the calling key, its consumer, its limits and remaining quota
-         * @description **Required scopes:** none beyond a valid key. Key kinds: `secret`, `publishable`.
+         * @description A publishable key (it sits in a browser) is shown its own public fields only, and `consumer` is null: never the consumer's name, externalId or metadata.
+         *
+         *     **Required scopes:** none beyond a valid key. Key kinds: `secret`, `publishable`.
          */
         get: operations["getMe"];
         put?: never;
@@ -1116,6 +1118,15 @@ export interface components {
         };
         CreateConsumerDto: {
             /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "tier": "gold"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * @description Day of the month (1-28) on which billing periods start.
              * @example 1
              */
@@ -1123,21 +1134,12 @@ export interface components {
             /** @example Acme Corp */
             name: string;
             /**
-             * @description Your own id for this consumer; unique across consumers.
+             * @description Your own id for this consumer; unique across consumers; `null`: none.
              * @example acct_4421
              */
             externalId?: string | null;
             /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "tier": "gold"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
-            /**
-             * @description The plan to bill and limit this consumer by.
+             * @description The plan to bill and limit this consumer by; `null`: none.
              * @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv
              */
             planId?: string | null;
@@ -1190,6 +1192,15 @@ export interface components {
         };
         UpdateConsumerDto: {
             /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "tier": "gold"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * @description Day of the month (1-28) on which billing periods start.
              * @example 1
              */
@@ -1197,21 +1208,12 @@ export interface components {
             /** @example Acme Corp */
             name?: string;
             /**
-             * @description Your own id for this consumer; unique across consumers.
+             * @description Your own id for this consumer; unique across consumers; `null`: none.
              * @example acct_4421
              */
             externalId?: string | null;
             /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "tier": "gold"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
-            /**
-             * @description The plan to bill and limit this consumer by.
+             * @description The plan to bill and limit this consumer by; `null`: none.
              * @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv
              */
             planId?: string | null;
@@ -1233,10 +1235,38 @@ export interface components {
         CreateConsumerKeyDto: {
             /**
              * Format: date-time
-             * @description When the key stops working (ISO-8601, in the future).
+             * @description When the key stops working (ISO-8601, in the future); `null`: never. Left out (or `null`) on create, a key
+             *     made by a key that expires takes its expiry.
              * @example 2027-01-01T00:00:00.000Z
              */
             expiresAt?: string | null;
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty (or `null`) = anywhere. Left out on create,
+             *     a key made by an IP-bound key takes its ranges.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[] | null;
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed; `null` = none.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[] | null;
+            /** @description Limits for this key alone, on top of the plan's; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example production backend */
             name: string;
             /**
@@ -1245,32 +1275,6 @@ export interface components {
              * @enum {string}
              */
             environment?: "live" | "test";
-            /**
-             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
-             * @example [
-             *       "10.0.0.0/8",
-             *       "2001:db8::/32"
-             *     ]
-             */
-            allowedIps?: string[];
-            /**
-             * @description Publishable keys only, and required for them: the browser origins allowed.
-             * @example [
-             *       "https://app.example.com"
-             *     ]
-             */
-            allowedOrigins?: string[];
-            /** @description Limits for this key alone, on top of the plan's. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "payments"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
             /**
              * @description `secret` (server side, the default) or `publishable` (browser/mobile; needs allowedOrigins).
              * @example secret
@@ -1419,10 +1423,38 @@ export interface components {
         UpdateKeyDto: {
             /**
              * Format: date-time
-             * @description When the key stops working (ISO-8601, in the future).
+             * @description When the key stops working (ISO-8601, in the future); `null`: never. Left out (or `null`) on create, a key
+             *     made by a key that expires takes its expiry.
              * @example 2027-01-01T00:00:00.000Z
              */
             expiresAt?: string | null;
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty (or `null`) = anywhere. Left out on create,
+             *     a key made by an IP-bound key takes its ranges.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[] | null;
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed; `null` = none.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[] | null;
+            /** @description Limits for this key alone, on top of the plan's; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example production backend */
             name?: string;
             /**
@@ -1435,32 +1467,6 @@ export interface components {
              *     ]
              */
             scopes?: string[];
-            /**
-             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
-             * @example [
-             *       "10.0.0.0/8",
-             *       "2001:db8::/32"
-             *     ]
-             */
-            allowedIps?: string[];
-            /**
-             * @description Publishable keys only, and required for them: the browser origins allowed.
-             * @example [
-             *       "https://app.example.com"
-             *     ]
-             */
-            allowedOrigins?: string[];
-            /** @description Limits for this key alone, on top of the plan's. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "payments"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
         };
         RotateKeyDto: {
             /**
@@ -1472,10 +1478,38 @@ export interface components {
         CreateAdminKeyDto: {
             /**
              * Format: date-time
-             * @description When the key stops working (ISO-8601, in the future).
+             * @description When the key stops working (ISO-8601, in the future); `null`: never. Left out (or `null`) on create, a key
+             *     made by a key that expires takes its expiry.
              * @example 2027-01-01T00:00:00.000Z
              */
             expiresAt?: string | null;
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty (or `null`) = anywhere. Left out on create,
+             *     a key made by an IP-bound key takes its ranges.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[] | null;
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed; `null` = none.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[] | null;
+            /** @description Limits for this key alone, on top of the plan's; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example production backend */
             name: string;
             /**
@@ -1484,32 +1518,6 @@ export interface components {
              * @enum {string}
              */
             environment?: "live" | "test";
-            /**
-             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
-             * @example [
-             *       "10.0.0.0/8",
-             *       "2001:db8::/32"
-             *     ]
-             */
-            allowedIps?: string[];
-            /**
-             * @description Publishable keys only, and required for them: the browser origins allowed.
-             * @example [
-             *       "https://app.example.com"
-             *     ]
-             */
-            allowedOrigins?: string[];
-            /** @description Limits for this key alone, on top of the plan's. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "payments"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
             /**
              * @description Always `admin` (the default).
              * @example admin
@@ -1525,6 +1533,65 @@ export interface components {
              *     ]
              */
             scopes: string[];
+        };
+        MeKeyDto: {
+            /** Format: date-time */
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /**
+             * @example secret
+             * @enum {string}
+             */
+            kind: "secret" | "admin" | "publishable";
+            /** @example production backend */
+            name: string;
+            /**
+             * @example live
+             * @enum {string}
+             */
+            environment: "live" | "test";
+            /**
+             * @description The first characters of the key, to recognise it.
+             * @example tg_live_3xK9
+             */
+            start: string;
+            /**
+             * @example [
+             *       "usage:read",
+             *       "usage:write"
+             *     ]
+             */
+            scopes: string[];
+            /** @example [] */
+            allowedOrigins: string[];
+            /** Format: date-time */
+            revokedAt?: string | null;
+            /**
+             * Format: date-time
+             * @description Updated within a few seconds of use.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            lastUsedAt?: string | null;
+            /**
+             * @description Null for admin keys.
+             * @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            consumerId?: string | null;
+            /** @example [] */
+            allowedIps?: string[];
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
+            /** @example {} */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /** @description The key this one replaced by rotation. */
+            rotatedFromId?: string | null;
         };
         RateLimitStateDto: {
             /** @example 1000 */
@@ -1556,8 +1623,9 @@ export interface components {
             metric: string;
         };
         MeDto: {
-            key: components["schemas"]["ApiKeyDto"];
-            consumer: components["schemas"]["ConsumerDto"];
+            /** @description The key's consumer; null for a publishable key, which never sees the consumer's name, externalId or metadata. */
+            consumer: components["schemas"]["ConsumerDto"] | (never | null);
+            key: components["schemas"]["MeKeyDto"];
             /** @description Every limit that applies to this key, as it stands (reading it consumes nothing). */
             rateLimits: components["schemas"]["RateLimitStateDto"][];
             /** @description The plan's quotas for the current billing period. */
@@ -1949,8 +2017,21 @@ export interface components {
              * @example 4900
              */
             baseFeeMinor?: number;
-            /** @description One price per metric; see docs/billing.md for the four models. */
-            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[];
+            /** @description Limits shared by all keys of a consumer on this plan; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /** @description Hard caps per billing period; `null` = none. */
+            quotas?: components["schemas"]["QuotaRuleDto"][] | null;
+            /** @description One price per metric, see docs/billing.md for the four models; `null` = none. */
+            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "public": true
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example Pro */
             name: string;
             /**
@@ -1958,19 +2039,6 @@ export interface components {
              * @example USD
              */
             currency: string;
-            /** @description Limits shared by all keys of a consumer on this plan. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /** @description Hard caps per billing period. */
-            quotas?: components["schemas"]["QuotaRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "public": true
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
         };
         PlanDto: {
             /**
@@ -2014,8 +2082,21 @@ export interface components {
              * @example 4900
              */
             baseFeeMinor?: number;
-            /** @description One price per metric; see docs/billing.md for the four models. */
-            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[];
+            /** @description Limits shared by all keys of a consumer on this plan; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /** @description Hard caps per billing period; `null` = none. */
+            quotas?: components["schemas"]["QuotaRuleDto"][] | null;
+            /** @description One price per metric, see docs/billing.md for the four models; `null` = none. */
+            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "public": true
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example Pro */
             name?: string;
             /**
@@ -2023,19 +2104,6 @@ export interface components {
              * @example USD
              */
             currency?: string;
-            /** @description Limits shared by all keys of a consumer on this plan. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /** @description Hard caps per billing period. */
-            quotas?: components["schemas"]["QuotaRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "public": true
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
         };
         TierBreakdownDto: {
             /** @example 5000 */
@@ -2724,6 +2792,15 @@ export interface components {
         };
         CreateWebhookEndpointDto: {
             /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "platform"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * @description Where events are POSTed; must be https:// and resolve to a public address.
              * @example https://hooks.example.com/tollgate
              */
@@ -2741,17 +2818,11 @@ export interface components {
              * @example true
              */
             enabled?: boolean;
-            /** @example Alerts to the on-call channel */
-            description?: string | null;
             /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "platform"
-             *     }
+             * @description `null`: none.
+             * @example Alerts to the on-call channel
              */
-            metadata?: {
-                [key: string]: unknown;
-            };
+            description?: string | null;
         };
         CreatedWebhookEndpointDto: {
             /**
@@ -2866,6 +2937,15 @@ export interface components {
         };
         UpdateWebhookEndpointDto: {
             /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "platform"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * @description Where events are POSTed; must be https:// and resolve to a public address.
              * @example https://hooks.example.com/tollgate
              */
@@ -2883,17 +2963,11 @@ export interface components {
              * @example true
              */
             enabled?: boolean;
-            /** @example Alerts to the on-call channel */
-            description?: string | null;
             /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "platform"
-             *     }
+             * @description `null`: none.
+             * @example Alerts to the on-call channel
              */
-            metadata?: {
-                [key: string]: unknown;
-            };
+            description?: string | null;
         };
         /** @enum {string} */
         WebhookEventType: "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled" | "webhook.test";
@@ -6110,7 +6184,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description NOT_FOUND, also for another consumer's key */
+            /** @description NOT_FOUND, also for another consumer's key and for a key of the other environment */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -1,4 +1,5 @@
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, Matches, Max, Min } from 'class-validator';
+import { IsOmittable } from '../../common/validators';
 import { METRIC_PATTERN } from '../../billing/pricing';
 import { ApiInt } from '../../common/api-schema';
 
@@ -20,7 +21,7 @@ export class QuotaRuleDto {
   period: 'month';
 
   /** Percentages of the limit at which a `quota.threshold` webhook is sent, each once per period; default [80, 100]. @example [80, 100] */
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(10)
   @IsInt({ each: true })

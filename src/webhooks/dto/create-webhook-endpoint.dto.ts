@@ -1,5 +1,5 @@
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import { IsJsonObject } from '../../common/validators';
+import { IsJsonObject, IsOmittable, NullIsEmpty } from '../../common/validators';
 import { EVENT_TYPES } from '../webhook-events';
 
 /** Event types an endpoint can subscribe to, and `*` for all of them. */
@@ -20,18 +20,19 @@ export class CreateWebhookEndpointDto {
   events: string[];
 
   /** Disabled endpoints receive nothing. @example true */
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   enabled?: boolean;
 
-  /** @example "Alerts to the on-call channel" */
+  /** `null`: none. @example "Alerts to the on-call channel" */
   @IsOptional()
   @IsString()
   @MaxLength(500)
   description?: string | null;
 
-  /** Free-form JSON object, at most 8 KiB. @example {"team":"platform"} */
-  @IsOptional()
+  /** Free-form JSON object, at most 8 KiB; `null` = `{}`. @example {"team":"platform"} */
+  @IsOmittable()
+  @NullIsEmpty(() => ({}))
   @IsJsonObject()
   metadata?: Record<string, unknown>;
 }
