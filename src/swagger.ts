@@ -6,6 +6,7 @@ import { BEARER_SCHEME, SECURITY_SCHEME } from './auth/decorators';
 import { PlanSnapshotDto } from './billing/dto/billing-period.dto';
 import { ErrorCode } from './common/error-code';
 import { downloadUrlPlugin, protectDocsPage, sessionAuthorizationPlugin } from './docs-page';
+import { packageVersion } from './common/package-version';
 import { errorExample, ErrorResponseDto } from './common/error-response.dto';
 import { PRICE_MODELS_DOC } from './plans/dto/price.dto';
 
@@ -107,7 +108,7 @@ export function buildOpenApiDocument(app: INestApplication, apiKeyHeader = proce
     )
     // 3.0.3: the release that settles what `nullable` means (it adds null to the values `type` allows).
     .setOpenAPIVersion('3.0.3')
-    .setVersion('1.0.0')
+    .setVersion(packageVersion())
     .setLicense('UNLICENSED', 'https://choosealicense.com/no-permission/')
     .addServer('/', 'This Tollgate instance: the host that serves this document')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key.' }, SECURITY_SCHEME)

@@ -37,6 +37,37 @@ describe('consumers', () => {
     expect((await server.get('/v1/admin/consumers?cursor=garbage', server.adminKey)).body.error).toBe('VALIDATION_FAILED');
   });
 
+  it('finds consumers by a part of their name, ignoring case, with wildcards taken literally', async () => {
+    const tag = Date.now().toString(36);
+    const names = [`Acme Robotics ${tag}`, `ACME labs ${tag}`, `Globex ${tag}`, `50%_off ${tag}`, `500 offers ${tag}`];
+    const ids: Record<string, string> = {};
+    for (const name of names) {
+      const r = await server.post('/v1/admin/consumers', { name }, server.adminKey);
+      expect(r.status).toBe(201);
+      ids[name] = r.body.id;
+    }
+    const find = async (q: string, extra = '') => {
+      const r = await server.get(`/v1/admin/consumers?name=${encodeURIComponent(q)}${extra}`, server.adminKey);
+      expect(r.status).toBe(200);
+      return r.body.data.map((c: any) => c.name);
+    };
+    expect(await find(`acme robotics ${tag}`)).toEqual([`Acme Robotics ${tag}`]);
+    expect((await find('aCmE')).filter((n: string) => n.endsWith(tag))).toEqual([`ACME labs ${tag}`, `Acme Robotics ${tag}`]);
+    // `%` and `_` are not wildcards: "50%_off" only, not "500 offers".
+    expect(await find(`%_off ${tag}`)).toEqual([`50%_off ${tag}`]);
+    expect(await find(`0_ `)).toEqual([]);
+    // Combines with the other filters and pages like any list.
+    await server.post(`/v1/admin/consumers/${ids[`ACME labs ${tag}`]}/suspend`, {}, server.adminKey);
+    expect(await find(tag, '&status=active&limit=100')).toEqual([`500 offers ${tag}`, `50%_off ${tag}`, `Globex ${tag}`, `Acme Robotics ${tag}`]);
+    const first = await server.get(`/v1/admin/consumers?name=${tag}&limit=2`, server.adminKey);
+    expect(first.body.data).toHaveLength(2);
+    const rest = await server.get(`/v1/admin/consumers?name=${tag}&limit=10&cursor=${first.body.nextCursor}`, server.adminKey);
+    expect(rest.body.data).toHaveLength(3);
+    const empty = await server.get('/v1/admin/consumers?name=', server.adminKey);
+    expect(empty.status).toBe(400);
+    expect(empty.body.error).toBe('VALIDATION_FAILED');
+  });
+
   it('compares externalId byte for byte, trailing spaces and case included', async () => {
     const base = `ext-${Date.now().toString(36)}`;
     for (const externalId of [base, `${base} `, base.toUpperCase()]) {

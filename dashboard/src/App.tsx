@@ -11,7 +11,8 @@ import { KeyPage } from './pages/Key';
 import { Plans } from './pages/Plans';
 import { Billing } from './pages/Billing';
 import { AuditLog } from './pages/AuditLog';
-import { WebhookEndpointPage, Webhooks } from './pages/Webhooks';
+import { Webhooks } from './pages/Webhooks';
+import { WebhookEndpointPage } from './pages/WebhookEndpoint';
 
 type Auth = { status: 'checking' } | { status: 'signed-out'; error?: ApiError } | { status: 'signed-in'; me: AdminMe };
 

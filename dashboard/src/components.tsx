@@ -135,27 +135,47 @@ export function ConfirmButton({
 /**
  * A secret shown once: read-only, selectable, with a copy button. `kept` says what Tollgate keeps of it
  * (a key: only a hash; a webhook signing secret is kept to sign, but never shown again).
+ *
+ * It is scrolled into the middle of the viewport and focused as soon as it appears (the form that asked
+ * for it may have been long), and it goes away only by a deliberate act: ticking "I have stored it" and
+ * pressing Done. Until then, closing or reloading the tab asks first.
  */
 export function SecretOnce({
   label,
   value,
   children,
   kept = 'Tollgate keeps only a hash of it: store it now.',
+  onDismiss,
 }: {
   label: string;
   value: string;
   children?: ReactNode;
   kept?: string;
+  onDismiss?: () => void;
 }) {
   const id = useId();
+  const box = useRef<HTMLElement>(null);
+  const input = useRef<HTMLInputElement>(null);
   const [copied, setCopied] = useState(false);
   const [manual, setManual] = useState(false);
-  useEffect(() => setCopied(false), [value]);
+  const [stored, setStored] = useState(false);
+  useEffect(() => {
+    setCopied(false);
+    setStored(false);
+    box.current?.scrollIntoView({ block: 'center' });
+    input.current?.focus({ preventScroll: true });
+  }, [value]);
+  useEffect(() => {
+    if (stored) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [stored]);
   return (
-    <article className="secret-once" data-testid="secret-once">
+    <article className="secret-once" data-testid="secret-once" ref={box} aria-live="polite">
       <label htmlFor={id}>{label}</label>
       <fieldset role="group">
-        <input id={id} readOnly value={value} onFocus={(e) => e.currentTarget.select()} spellCheck={false} autoComplete="off" />
+        <input id={id} ref={input} readOnly value={value} onFocus={(e) => e.currentTarget.select()} spellCheck={false} autoComplete="off" />
         <button
           type="button"
           onClick={async () => {
@@ -165,8 +185,7 @@ export function SecretOnce({
               await navigator.clipboard.writeText(value);
               setCopied(true);
             } catch {
-              const input = document.getElementById(id);
-              if (input instanceof HTMLInputElement) input.select();
+              input.current?.select();
               setCopied(false);
               setManual(true);
             }
@@ -179,6 +198,16 @@ export function SecretOnce({
         <strong>You will not see it again.</strong> {kept} {manual ? 'It is selected: press Ctrl+C (⌘C) to copy it. ' : null}
         {children}
       </p>
+      {onDismiss ? (
+        <footer className="secret-done">
+          <label htmlFor={`${id}-stored`}>
+            <input id={`${id}-stored`} type="checkbox" checked={stored} onChange={(e) => setStored(e.target.checked)} />I have stored it somewhere safe
+          </label>
+          <button type="button" className="secondary" disabled={!stored} onClick={onDismiss}>
+            Done
+          </button>
+        </footer>
+      ) : null}
     </article>
   );
 }

@@ -38,3 +38,14 @@ export function keyStatus(key: { revokedAt: string | null; expiresAt: string | n
   if (key.expiresAt && new Date(key.expiresAt).getTime() <= Date.now()) return 'expired';
   return 'active';
 }
+
+/** How long until `iso`, in the largest whole unit: "in 23 h", "in 5 min", "in 3 days" (or "now" when past). */
+export function timeUntil(iso: string, now = Date.now()): string {
+  const ms = new Date(iso).getTime() - now;
+  if (ms <= 0) return 'now';
+  const min = Math.floor(ms / 60_000);
+  if (min < 60) return `in ${Math.max(min, 1)} min`;
+  const h = Math.floor(min / 60);
+  if (h < 48) return `in ${h} h`;
+  return `in ${Math.floor(h / 24)} days`;
+}

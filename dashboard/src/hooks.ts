@@ -3,7 +3,7 @@ import { ApiError } from './api';
 
 export type Loaded<T> = { status: 'loading' } | { status: 'error'; error: ApiError } | { status: 'ok'; data: T };
 
-function asApiError(err: unknown): ApiError {
+export function asApiError(err: unknown): ApiError {
   return err instanceof ApiError ? err : new ApiError(0, 'CLIENT_ERROR', err instanceof Error ? err.message : String(err), null);
 }
 

@@ -44,14 +44,9 @@ export function CreateKeyForm({ consumerId, onCreated }: { consumerId: string; o
 
   if (created) {
     return (
-      <div>
-        <SecretOnce label={`New key “${created.name}” (${created.start}…)`} value={created.key}>
-          <a href={href('keys', created.id)}>Open the key</a>
-        </SecretOnce>
-        <button type="button" className="secondary" onClick={() => setCreated(null)}>
-          Done, I stored it
-        </button>
-      </div>
+      <SecretOnce label={`New key “${created.name}” (${created.start}…)`} value={created.key} onDismiss={() => setCreated(null)}>
+        <a href={href('keys', created.id)}>Open the key</a>
+      </SecretOnce>
     );
   }
 
@@ -117,7 +112,8 @@ export function CreateKeyForm({ consumerId, onCreated }: { consumerId: string; o
         <div className="grid">
           <label htmlFor="key-extra-scopes">
             Operator scopes (optional)
-            <input id="key-extra-scopes" placeholder="orders:read" value={extraScopes} onChange={(e) => setExtraScopes(e.target.value)} />
+            <input id="key-extra-scopes" aria-describedby="key-extra-scopes-hint" value={extraScopes} onChange={(e) => setExtraScopes(e.target.value)} />
+            <small id="key-extra-scopes-hint">Your own API's scopes, separated by commas, e.g. orders:read</small>
           </label>
           <label htmlFor="key-expires">
             Expires (your time zone, optional)
@@ -127,12 +123,14 @@ export function CreateKeyForm({ consumerId, onCreated }: { consumerId: string; o
         <div className="grid">
           <label htmlFor="key-ips">
             Allowed IPs / CIDRs (optional)
-            <input id="key-ips" placeholder="203.0.113.0/24, 2001:db8::/32" value={ips} onChange={(e) => setIps(e.target.value)} />
+            <input id="key-ips" aria-describedby="key-ips-hint" value={ips} onChange={(e) => setIps(e.target.value)} />
+            <small id="key-ips-hint">Separated by commas, e.g. 203.0.113.0/24, 2001:db8::/32. Empty: any address.</small>
           </label>
           {kind === 'publishable' ? (
             <label htmlFor="key-origins">
               Allowed origins
-              <input id="key-origins" required placeholder="https://app.example.com" value={origins} onChange={(e) => setOrigins(e.target.value)} />
+              <input id="key-origins" required aria-describedby="key-origins-hint" value={origins} onChange={(e) => setOrigins(e.target.value)} />
+              <small id="key-origins-hint">Separated by commas, e.g. https://app.example.com</small>
             </label>
           ) : null}
         </div>
@@ -142,7 +140,7 @@ export function CreateKeyForm({ consumerId, onCreated }: { consumerId: string; o
             <input id="key-limit" type="number" min={1} value={limit} onChange={(e) => setLimit(e.target.value)} />
           </label>
           <label htmlFor="key-window">
-            per seconds
+            per this many seconds
             <input id="key-window" type="number" min={1} value={windowSeconds} onChange={(e) => setWindowSeconds(e.target.value)} />
           </label>
         </div>

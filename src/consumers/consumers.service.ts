@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, FindOptionsWhere, LessThan } from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, LessThan, Raw } from 'typeorm';
 import { CacheInvalidationService } from '../auth/cache-invalidation.service';
 import { Actor } from '../audit/actor';
 import { AuditService } from '../audit/audit.service';
@@ -69,6 +69,9 @@ export class ConsumersService {
     if (query.status) where.status = query.status;
     if (query.planId) where.planId = query.planId;
     if (query.externalId) where.externalId = query.externalId;
+    // LOWER on both sides: the same answer whatever the column's collation on MariaDB; `!` escapes the
+    // wildcards in what was typed (a backslash would itself need escaping in MariaDB string literals).
+    if (query.name) where.name = Raw((column) => `LOWER(${column}) LIKE LOWER(:name) ESCAPE '!'`, { name: `%${query.name.replace(/[!%_]/g, '!$&')}%` });
     const cursor = decodeCursor(query.cursor);
     if (cursor) where.id = LessThan(cursor);
     const rows = await this.dataSource.getRepository(Consumer).find({ where, order: { id: 'DESC' }, take: limit + 1 });

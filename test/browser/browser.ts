@@ -6,8 +6,11 @@ import { ROOT } from '../support/server';
 /** Debian's chromium package; CHROMIUM_PATH points elsewhere when needed. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Where screenshots of failed steps go; .ci/run lists them. */
+/** Where screenshots go (the operator's path, step by step, and failed steps); .ci/run lists them. */
 export const ARTIFACTS = join(ROOT, '.ci', 'artifacts', 'browser');
+
+/** The laptop screen a new operator meets the console on. */
+export const VIEWPORT = { width: 1366, height: 900 };
 
 export async function launch(): Promise<Browser> {
   return chromium.launch({
@@ -29,7 +32,7 @@ export interface WatchedPage {
 }
 
 export async function watchedPage(browser: Browser, origin: string): Promise<WatchedPage> {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, timezoneId: 'Europe/Paris', locale: 'en-GB' });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: VIEWPORT, timezoneId: 'Europe/Paris', locale: 'en-GB' });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   const page = await context.newPage();
   const watched: WatchedPage = { context, page, foreignRequests: [], problems: [] };

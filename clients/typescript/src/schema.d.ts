@@ -3552,6 +3552,11 @@ export interface operations {
                 status?: "active" | "suspended";
                 planId?: string;
                 externalId?: string;
+                /**
+                 * @description Consumers whose name contains this text, ignoring case (of ASCII letters on SQLite); `%` and `_`
+                 *     match themselves.
+                 */
+                name?: string;
                 /** @description The `nextCursor` of the previous page. */
                 cursor?: string;
             };

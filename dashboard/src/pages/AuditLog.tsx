@@ -1,9 +1,14 @@
-import { useState } from 'react';
-import { api, call, type ListQuery } from '../api';
-import { Empty, ErrorBox, Pager, Show } from '../components';
+import { useCallback, useEffect, useState } from 'react';
+import { api, call, type ListQuery, type Schemas } from '../api';
+import { ErrorBox } from '../components';
 import { Time } from '../format';
-import { useLoad, usePaged } from '../hooks';
+import { asApiError, type Loaded, usePaged } from '../hooks';
+import { NameLink, useNames, usePlans } from '../lookups';
 import { href } from '../router';
+import { DataTable } from '../table';
+
+type Entry = Schemas['AuditEntryDto'];
+type Chain = Schemas['AuditVerificationDto'];
 
 interface Filters {
   actorKeyId: string;
@@ -15,11 +20,33 @@ interface Filters {
 }
 
 const NONE: Filters = { actorKeyId: '', targetType: '', targetId: '', action: '', from: '', to: '' };
+const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+
+/** The chain check, and when it last ran: "Check again" always shows that it ran, even when nothing changed. */
+function useChainCheck(): { chain: Loaded<{ result: Chain; at: Date }>; checking: boolean; runs: number; check: () => void } {
+  const [chain, setChain] = useState<Loaded<{ result: Chain; at: Date }>>({ status: 'loading' });
+  const [checking, setChecking] = useState(false);
+  const [runs, setRuns] = useState(0);
+  const check = useCallback(() => {
+    setChecking(true);
+    call(api.GET('/v1/admin/audit-log/verify'))
+      .then(
+        (result) => setChain({ status: 'ok', data: { result, at: new Date() } }),
+        (err) => setChain({ status: 'error', error: asApiError(err) }),
+      )
+      .finally(() => {
+        setChecking(false);
+        setRuns((n) => n + 1);
+      });
+  }, []);
+  useEffect(check, [check]);
+  return { chain, checking, runs, check };
+}
 
 export function AuditLog() {
   const [draft, setDraft] = useState<Filters>(NONE);
   const [filters, setFilters] = useState<Filters>(NONE);
-  const [chain, recheck] = useLoad(() => call(api.GET('/v1/admin/audit-log/verify')), []);
+  const { chain, checking, runs, check } = useChainCheck();
   const paged = usePaged(
     (cursor) => {
       const query: ListQuery<'/v1/admin/audit-log'> = { limit: 25, cursor };
@@ -33,12 +60,36 @@ export function AuditLog() {
     },
     [filters],
   );
-  const field = (name: keyof Filters, label: string, type = 'text') => (
-    <label htmlFor={`audit-${name}`}>
+  const rows = paged.state.status === 'ok' ? paged.state.data.data : [];
+  const keys = useNames('key', [...rows.map((e) => e.actorKeyId), ...rows.filter((e) => e.targetType === 'key').map((e) => e.targetId)]);
+  const consumers = useNames(
+    'consumer',
+    rows.filter((e) => e.targetType === 'consumer').map((e) => e.targetId),
+  );
+  const [plans] = usePlans();
+  const field = (name: keyof Filters, label: string, type = 'text', hint?: string) => (
+    <label htmlFor={`audit-${name}`} className={type === 'datetime-local' ? 'when' : undefined}>
       {label}
       <input id={`audit-${name}`} type={type} value={draft[name]} onChange={(e) => setDraft({ ...draft, [name]: e.target.value })} />
+      {hint ? <small>{hint}</small> : null}
     </label>
   );
+
+  const target = (e: Entry) => {
+    if (!e.targetId) return e.targetType;
+    if (e.targetType === 'consumer') return <NameLink kind="consumer" id={e.targetId} named={consumers.names.get(e.targetId)} done={consumers.done} />;
+    if (e.targetType === 'key') return <NameLink kind="key" id={e.targetId} named={keys.names.get(e.targetId)} done={keys.done} />;
+    if (e.targetType === 'plan') {
+      const plan = plans.status === 'ok' ? plans.data.find((p) => p.id === e.targetId) : undefined;
+      if (plan) return <a href={href('plans')} title={plan.id}>{plan.name}</a>;
+    }
+    if (e.targetType === 'webhook_endpoint') return <a href={href('webhooks', e.targetId)}>{e.targetType.replace('_', ' ')}</a>;
+    return (
+      <>
+        {e.targetType.replace('_', ' ')} <code className="id">{e.targetId}</code>
+      </>
+    );
+  };
 
   return (
     <section>
@@ -46,24 +97,27 @@ export function AuditLog() {
         <h1>Audit log</h1>
         <p>Every change, hash-chained: an edited or deleted entry breaks the chain.</p>
       </hgroup>
-      <p className="chain" aria-live="polite">
+      <div className="chain">
         {chain.status === 'loading' ? (
           <mark aria-busy="true">Checking the chain…</mark>
         ) : chain.status === 'error' ? (
           <ErrorBox error={chain.error} />
-        ) : chain.data.valid ? (
-          <mark className="status status-ok" data-testid="chain-badge" title={`Head ${chain.data.headHash}`}>
-            Chain intact · {chain.data.checked} entries checked
+        ) : chain.data.result.valid ? (
+          <mark className="status status-ok" data-testid="chain-badge" title={`Head ${chain.data.result.headHash}`}>
+            Chain intact · {chain.data.result.checked} entries checked
           </mark>
         ) : (
           <mark className="status status-broken" data-testid="chain-badge">
-            Chain broken at entry #{chain.data.firstInvalid?.seq}: {chain.data.firstInvalid?.reason}
+            Chain broken at entry #{chain.data.result.firstInvalid?.seq}: {chain.data.result.firstInvalid?.reason}
           </mark>
         )}{' '}
-        <button type="button" className="secondary outline small" onClick={recheck}>
-          Check again
-        </button>
-      </p>
+        <button type="button" className="secondary outline small" onClick={check} disabled={checking} aria-busy={checking}>
+          {checking ? 'Checking…' : 'Check again'}
+        </button>{' '}
+        <small role="status" data-testid="chain-checked">
+          {chain.status === 'ok' && !checking ? `${runs > 1 ? 'Checked again' : 'Checked'} at ${clock.format(chain.data.at)}` : null}
+        </small>
+      </div>
       <form
         className="filters"
         aria-label="Filter the audit log"
@@ -72,17 +126,13 @@ export function AuditLog() {
           setFilters(draft);
         }}
       >
-        <div className="grid">
-          {field('action', 'Action (e.g. key.revoke)')}
-          {field('targetType', 'Target type')}
-          {field('targetId', 'Target id')}
-        </div>
-        <div className="grid">
-          {field('actorKeyId', 'Actor key id')}
-          {field('from', 'From (your time zone)', 'datetime-local')}
-          {field('to', 'To', 'datetime-local')}
-        </div>
-        <div className="grid">
+        {field('action', 'Action', 'text', 'e.g. key.revoke')}
+        {field('targetType', 'Target type', 'text', 'consumer, key, plan, …')}
+        {field('targetId', 'Target id')}
+        {field('actorKeyId', 'Actor key id')}
+        {field('from', 'From (your time zone)', 'datetime-local')}
+        {field('to', 'To (your time zone)', 'datetime-local')}
+        <div className="buttons">
           <button type="submit">Apply filters</button>
           <button
             type="button"
@@ -96,69 +146,48 @@ export function AuditLog() {
           </button>
         </div>
       </form>
-      <Show state={paged.state}>
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty>No audit entries match.</Empty>
-          ) : (
-            <table className="striped">
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">By</th>
-                  <th scope="col">From</th>
-                  <th scope="col">Change</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((e) => (
-                  <tr key={e.id}>
-                    <td>{e.seq}</td>
-                    <td>
-                      <Time value={e.at} />
-                    </td>
-                    <td>
-                      <code>{e.action}</code>
-                    </td>
-                    <td>
-                      {e.targetType} <TargetLink type={e.targetType} id={e.targetId} />
-                    </td>
-                    <td>{e.actorKeyId ? <a href={href('keys', e.actorKeyId)}>{e.actorKeyId}</a> : 'system'}</td>
-                    <td>
-                      {e.ip ?? '—'}
-                      {e.requestId ? (
-                        <>
-                          <br />
-                          <small>
-                            <code>{e.requestId}</code>
-                          </small>
-                        </>
-                      ) : null}
-                    </td>
-                    <td>
-                      <details>
-                        <summary>before / after</summary>
-                        <pre>{JSON.stringify({ before: e.before, after: e.after }, null, 2)}</pre>
-                      </details>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Show>
-      <Pager paged={paged} label="Audit log" />
+      <DataTable<Entry>
+        paged={paged}
+        label="Audit log"
+        rowKey={(e) => e.id}
+        empty="No audit entries match."
+        columns={[
+          { header: '#', className: 'num', cell: (e) => e.seq },
+          { header: 'When', className: 'nowrap', cell: (e) => <Time value={e.at} /> },
+          { header: 'Action', className: 'nowrap', cell: (e) => <code>{e.action}</code> },
+          { header: 'Target', className: 'wrap', cell: target },
+          {
+            header: 'By',
+            className: 'wrap',
+            cell: (e) => (e.actorKeyId ? <NameLink kind="key" id={e.actorKeyId} named={keys.names.get(e.actorKeyId)} done={keys.done} /> : 'system'),
+          },
+          {
+            header: 'From',
+            className: 'wrap',
+            cell: (e) => (
+              <>
+                {e.ip ?? '—'}
+                {e.requestId ? (
+                  <small className="id" title="Request id">
+                    <br />
+                    {e.requestId}
+                  </small>
+                ) : null}
+              </>
+            ),
+          },
+          {
+            header: 'Change',
+            className: 'change',
+            cell: (e) => (
+              <details>
+                <summary>before / after</summary>
+                <pre className="json">{JSON.stringify({ before: e.before, after: e.after }, null, 2)}</pre>
+              </details>
+            ),
+          },
+        ]}
+      />
     </section>
   );
-}
-
-function TargetLink({ type, id }: { type: string; id: string | null }) {
-  if (!id) return null;
-  if (type === 'consumer') return <a href={href('consumers', id)}>{id}</a>;
-  if (type === 'key' || type === 'api_key') return <a href={href('keys', id)}>{id}</a>;
-  return <code>{id}</code>;
 }

@@ -1,11 +1,15 @@
 import { useState } from 'react';
-import { api, call, type ListQuery, unwrap } from '../api';
-import { ConfirmButton, Empty, ErrorBox, Pager, Show } from '../components';
+import { api, call, type ListQuery, type Schemas, unwrap } from '../api';
+import { ConfirmButton, ErrorBox } from '../components';
 import { formatMoney, Status, Time } from '../format';
 import { useAction, usePaged } from '../hooks';
-import { href } from '../router';
+import { NameLink, useNames } from '../lookups';
+import { ConsumerPicker } from '../parts/consumer-picker';
+import { InvoiceTable } from '../parts/invoice';
 import { useSession } from '../session';
-import { InvoiceTable } from './Consumer';
+import { DataTable } from '../table';
+
+type Period = Schemas['BillingPeriodDto'];
 
 type Format = 'csv' | 'json' | 'ndjson';
 
@@ -32,6 +36,8 @@ export function Billing() {
   );
   const action = useAction();
   const canClose = can('billing:write');
+  const rows = paged.state.status === 'ok' ? paged.state.data.data : [];
+  const consumers = useNames('consumer', rows.map((p) => p.consumerId));
 
   return (
     <section>
@@ -58,92 +64,82 @@ export function Billing() {
           Starting in (UTC month)
           <input id="period-month" type="month" value={month} onChange={(e) => setMonth(e.target.value)} />
         </label>
-        <label htmlFor="period-consumer">
-          Consumer id
-          <input id="period-consumer" value={consumerId} onChange={(e) => setConsumerId(e.target.value)} placeholder="cons_…" />
-        </label>
+        <ConsumerPicker label="Consumer" value={consumerId} onChange={setConsumerId} />
       </form>
       {action.error ? <ErrorBox error={action.error} /> : null}
-      <Show state={paged.state}>
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty>No billing periods match.</Empty>
-          ) : (
-            <table className="striped">
-              <thead>
-                <tr>
-                  <th scope="col">Consumer</th>
-                  <th scope="col">Period</th>
-                  <th scope="col">Plan</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Total</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((p) => (
-                  <tr key={p.id} data-period={p.id}>
-                    <td>
-                      <a href={href('consumers', p.consumerId)}>
-                        <code>{p.consumerId}</code>
-                      </a>
-                    </td>
-                    <td>
-                      <Time value={p.start} /> – <Time value={p.end} />
-                    </td>
-                    <td>{p.plan?.name ?? '—'}</td>
-                    <td>
-                      <Status value={p.status} />
-                    </td>
-                    <td>
-                      {formatMoney(p.invoice.totalMinor, p.invoice.currency)}
-                      {p.status === 'open' ? <small> (estimate)</small> : null}
-                    </td>
-                    <td className="row-actions">
-                      <button type="button" className="secondary outline small" onClick={() => setOpenPeriod(openPeriod === p.id ? null : p.id)} aria-expanded={openPeriod === p.id}>
-                        Lines
-                      </button>
-                      {p.status === 'open' ? (
-                        <ConfirmButton
-                          label="Close"
-                          className="secondary small"
-                          title="Close this billing period?"
-                          confirmLabel="Close the period"
-                          disabled={!canClose}
-                          disabledReason="Your key lacks the billing:write scope"
-                          onConfirm={async () => {
-                            if (await action.run(() => call(api.POST('/v1/admin/billing/periods/{id}/close', { params: { path: { id: p.id } } })))) paged.reload();
-                          }}
-                        >
-                          <p>
-                            The invoice is computed from the usage inside the period and never changes afterwards. Usage reported later for this period is refused
-                            (<code>PERIOD_CLOSED</code>); metered requests that arrive after the close are carried into the next period.
-                          </p>
-                        </ConfirmButton>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Show>
+      <DataTable<Period>
+        paged={paged}
+        label="Periods"
+        rowKey={(p) => p.id}
+        rowProps={(p) => ({ 'data-period': p.id })}
+        empty="No billing periods match."
+        columns={[
+          { header: 'Consumer', className: 'wrap', cell: (p) => <NameLink kind="consumer" id={p.consumerId} named={consumers.names.get(p.consumerId)} done={consumers.done} /> },
+          {
+            header: 'Period',
+            className: 'nowrap',
+            cell: (p) => (
+              <>
+                <Time value={p.start} /> – <Time value={p.end} />
+              </>
+            ),
+          },
+          { header: 'Plan', cell: (p) => p.plan?.name ?? '—' },
+          { header: 'Status', cell: (p) => <Status value={p.status} /> },
+          {
+            header: 'Total',
+            className: 'num',
+            cell: (p) => (
+              <>
+                {formatMoney(p.invoice.totalMinor, p.invoice.currency)}
+                {p.status === 'open' ? <small> (estimate)</small> : null}
+              </>
+            ),
+          },
+          {
+            header: 'Actions',
+            hiddenHeader: true,
+            className: 'row-actions',
+            cell: (p) => (
+              <>
+                <button type="button" className="secondary outline small" onClick={() => setOpenPeriod(openPeriod === p.id ? null : p.id)} aria-expanded={openPeriod === p.id}>
+                  {openPeriod === p.id ? 'Hide lines' : 'Show lines'}
+                </button>
+                {p.status === 'open' ? (
+                  <ConfirmButton
+                    label="Close period…"
+                    className="secondary small"
+                    title={`Close the period of ${consumers.names.get(p.consumerId)?.name ?? 'this consumer'}?`}
+                    confirmLabel="Close the period"
+                    disabled={!canClose}
+                    disabledReason="Your key lacks the billing:write scope"
+                    onConfirm={async () => {
+                      if (await action.run(() => call(api.POST('/v1/admin/billing/periods/{id}/close', { params: { path: { id: p.id } } })))) paged.reload();
+                    }}
+                  >
+                    <p>
+                      The invoice is computed from the usage inside the period and never changes afterwards. Usage reported later for this period is refused
+                      (<code>PERIOD_CLOSED</code>); metered requests that arrive after the close are carried into the next period.
+                    </p>
+                  </ConfirmButton>
+                ) : null}
+              </>
+            ),
+          },
+        ]}
+      />
       {openPeriod && paged.state.status === 'ok'
         ? paged.state.data.data
             .filter((p) => p.id === openPeriod)
             .map((p) => (
               <article key={p.id}>
                 <header>
-                  Lines of <code>{p.id}</code>
+                  Lines of {consumers.names.get(p.consumerId)?.name ?? 'the period'}, <Time value={p.start} /> – <Time value={p.end} />
                 </header>
                 <InvoiceTable invoice={p.invoice} />
               </article>
             ))
         : null}
-      <Pager paged={paged} label="Periods" />
     </section>
   );
 }

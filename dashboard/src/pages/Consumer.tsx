@@ -1,14 +1,20 @@
 import { useState } from 'react';
 import { api, call, type ListQuery, type Schemas } from '../api';
 import { TimeChart } from '../chart';
-import { Empty, ErrorBox, Pager, Show } from '../components';
-import { formatMoney, formatNumber, keyStatus, Status, Time } from '../format';
+import { Empty, ErrorBox, Show } from '../components';
+import { formatMoney, keyStatus, Status, Time, timeUntil } from '../format';
 import { useAction, useLoad, usePaged } from '../hooks';
 import { CreateKeyForm } from '../keyform';
+import { forgetName, useNames, usePlans } from '../lookups';
+import { InvoiceTable } from '../parts/invoice';
+import { SuspendResume } from '../parts/suspend-resume';
 import { href } from '../router';
 import { useSession } from '../session';
+import { DataTable } from '../table';
 import { bucketStarts, GranularitySwitch, PALETTE, rangeOf, RANGES, useGranularity } from '../usage';
-import { SuspendResume, usePlans } from './Consumers';
+
+type ApiKey = Schemas['ApiKeyDto'];
+type Period = Schemas['BillingPeriodDto'];
 
 export function ConsumerPage({ id }: { id: string }) {
   const { can } = useSession();
@@ -60,7 +66,10 @@ function ConsumerSettings({ consumer, onSaved }: { consumer: Schemas['ConsumerDt
       onSubmit={async (e) => {
         e.preventDefault();
         const body: Schemas['UpdateConsumerDto'] = { name: name.trim(), planId: planId || null };
-        if (await action.run(() => call(api.PATCH('/v1/admin/consumers/{id}', { params: { path: { id: consumer.id } }, body })))) onSaved();
+        if (await action.run(() => call(api.PATCH('/v1/admin/consumers/{id}', { params: { path: { id: consumer.id } }, body })))) {
+          forgetName('consumer', consumer.id);
+          onSaved();
+        }
       }}
     >
       <fieldset disabled={!allowed || action.busy}>
@@ -143,53 +152,22 @@ function ConsumerKeys({ consumerId }: { consumerId: string }) {
             <option value="expired">Expired</option>
           </select>
         </label>
-        <Show state={paged.state}>
-          {(page) =>
-            page.data.length === 0 ? (
-              <Empty>No keys{status ? ` with status ${status}` : ''}.</Empty>
-            ) : (
-              <table className="striped">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Key</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col">Expires</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((k) => (
-                    <tr key={k.id}>
-                      <td>
-                        <a href={href('keys', k.id)}>{k.name}</a>
-                      </td>
-                      <td>
-                        <code>{k.start}…</code>
-                      </td>
-                      <td>
-                        {k.kind} · {k.environment}
-                      </td>
-                      <td>
-                        <Status value={keyStatus(k)} />
-                      </td>
-                      <td>
-                        <Time value={k.lastUsedAt} empty="never" />
-                      </td>
-                      <td>
-                        <Time value={k.expiresAt} empty="never" />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )
-          }
-        </Show>
+        <DataTable<ApiKey>
+          paged={paged}
+          label="Keys"
+          rowKey={(k) => k.id}
+          empty={`No keys${status ? ` with status ${status}` : ''}.`}
+          columns={[
+            { header: 'Name', className: 'wrap', cell: (k) => <KeyName k={k} page={paged.state.status === 'ok' ? paged.state.data.data : []} /> },
+            { header: 'Key', className: 'nowrap', cell: (k) => <code>{k.start}…</code> },
+            { header: 'Kind', cell: (k) => `${k.kind} · ${k.environment}` },
+            { header: 'Status', cell: (k) => <Status value={keyStatus(k)} /> },
+            { header: 'Last used', className: 'nowrap', cell: (k) => <Time value={k.lastUsedAt} empty="never" /> },
+            { header: 'Expires', className: 'nowrap', cell: (k) => <Expiry k={k} /> },
+          ]}
+        />
         </>
       )}
-      <Pager paged={paged} label="Keys" />
     </section>
   );
 }
@@ -220,41 +198,45 @@ function ConsumerUsage({ consumerId }: { consumerId: string }) {
   );
 }
 
-export function InvoiceTable({ invoice }: { invoice: Schemas['InvoiceDto'] }) {
-  if (invoice.lines.length === 0) return <Empty>Nothing billed: the consumer has no plan, or the plan prices nothing.</Empty>;
+/**
+ * A key's name, and which key of a rotation it is: two keys share a name after a rotation and would
+ * otherwise differ only by their first characters.
+ */
+function KeyName({ k, page }: { k: ApiKey; page: readonly ApiKey[] }) {
+  const replacement = page.find((other) => other.rotatedFromId === k.id);
+  const previous = k.rotatedFromId ? page.find((other) => other.id === k.rotatedFromId) : undefined;
+  const { names } = useNames('key', k.rotatedFromId && !previous ? [k.rotatedFromId] : []);
+  const previousStart = previous?.start ?? (k.rotatedFromId ? names.get(k.rotatedFromId)?.start : undefined);
   return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Line</th>
-          <th scope="col">Quantity</th>
-          <th scope="col">Included</th>
-          <th scope="col">Billable</th>
-          <th scope="col">Unit price</th>
-          <th scope="col">Amount</th>
-        </tr>
-      </thead>
-      <tbody>
-        {invoice.lines.map((l, i) => (
-          <tr key={`${l.metric}-${i}`}>
-            <td>{l.type === 'base_fee' ? 'Base fee' : l.metric}</td>
-            <td>{formatNumber(l.quantity)}</td>
-            <td>{formatNumber(l.included)}</td>
-            <td>{formatNumber(l.billable)}</td>
-            <td>{l.unitPrice ?? (l.tiers?.length ? `${l.tiers.length} tiers` : '—')}</td>
-            <td>{formatMoney(l.amountMinor, invoice.currency)}</td>
-          </tr>
-        ))}
-      </tbody>
-      <tfoot>
-        <tr>
-          <th scope="row" colSpan={5}>
-            Total
-          </th>
-          <td data-testid="invoice-total">{formatMoney(invoice.totalMinor, invoice.currency)}</td>
-        </tr>
-      </tfoot>
-    </table>
+    <>
+      <a href={href('keys', k.id)} title={k.id}>
+        {k.name}
+      </a>
+      {k.rotatedFromId ? (
+        <small className="rotation" data-testid="rotated-from">
+          {' '}
+          rotated from <a href={href('keys', k.rotatedFromId)}>{previousStart ? <code>{previousStart}…</code> : 'the previous key'}</a>
+        </small>
+      ) : null}
+      {replacement ? (
+        <small className="rotation" data-testid="replaced-by">
+          {' '}
+          replaced by <code>{replacement.start}…</code>
+        </small>
+      ) : null}
+    </>
+  );
+}
+
+/** When a key stops working; within two days also how soon ("expires in 23 h"), as during a rotation's grace. */
+function Expiry({ k }: { k: ApiKey }) {
+  if (!k.expiresAt || k.revokedAt) return <Time value={k.expiresAt} empty="never" />;
+  const left = new Date(k.expiresAt).getTime() - Date.now();
+  return (
+    <>
+      <Time value={k.expiresAt} />
+      {left > 0 && left < 48 * 3600_000 ? <small className="soon"> expires {timeUntil(k.expiresAt)}</small> : null}
+    </>
   );
 }
 
@@ -288,41 +270,25 @@ function ConsumerBilling({ consumerId }: { consumerId: string }) {
         }}
       </Show>
       <h2>Invoices</h2>
-      <Show state={invoices.state}>
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty>No closed periods yet.</Empty>
-          ) : (
-            <table className="striped">
-              <thead>
-                <tr>
-                  <th scope="col">Period</th>
-                  <th scope="col">Invoice</th>
-                  <th scope="col">Closed</th>
-                  <th scope="col">Total</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((p) => (
-                  <tr key={p.id}>
-                    <td>
-                      <Time value={p.start} /> – <Time value={p.end} />
-                    </td>
-                    <td>
-                      <code>{p.invoice.id ?? '—'}</code>
-                    </td>
-                    <td>
-                      <Time value={p.closedAt} />
-                    </td>
-                    <td>{formatMoney(p.invoice.totalMinor, p.invoice.currency)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Show>
-      <Pager paged={invoices} label="Invoices" />
+      <DataTable<Period>
+        paged={invoices}
+        label="Invoices"
+        rowKey={(p) => p.id}
+        empty="No closed periods yet."
+        columns={[
+          {
+            header: 'Period',
+            className: 'nowrap',
+            cell: (p) => (
+              <>
+                <Time value={p.start} /> – <Time value={p.end} />
+              </>
+            ),
+          },
+          { header: 'Closed', className: 'nowrap', cell: (p) => <Time value={p.closedAt} /> },
+          { header: 'Total', className: 'num', cell: (p) => formatMoney(p.invoice.totalMinor, p.invoice.currency) },
+        ]}
+      />
     </section>
   );
 }

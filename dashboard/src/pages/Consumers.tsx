@@ -1,46 +1,35 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, call, type ListQuery, type Schemas } from '../api';
-import { Empty, ErrorBox, Pager, Show } from '../components';
+import { ErrorBox } from '../components';
 import { Status, Time } from '../format';
-import { useAction, useLoad, usePaged } from '../hooks';
+import { useAction, usePaged } from '../hooks';
+import { usePlans } from '../lookups';
+import { SuspendResume } from '../parts/suspend-resume';
 import { href, navigate } from '../router';
 import { useSession } from '../session';
+import { DataTable } from '../table';
 
 type Consumer = Schemas['ConsumerDto'];
 type StatusFilter = '' | 'active' | 'suspended';
-
-/** Plans by id, for names and selects (empty without plans:read). */
-export function usePlans() {
-  const { can } = useSession();
-  return useLoad(async () => {
-    if (!can('plans:read')) return [];
-    const plans: Schemas['PlanDto'][] = [];
-    let cursor: string | undefined;
-    // Operators have few plans; five pages of 100 is far more than any price list.
-    for (let i = 0; i < 5; i++) {
-      const query: ListQuery<'/v1/admin/plans'> = { limit: 100, cursor };
-      const page = await call(api.GET('/v1/admin/plans', { params: { query } }));
-      plans.push(...page.data);
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
-    }
-    return plans;
-  }, []);
-}
 
 export function Consumers() {
   const { can } = useSession();
   const [status, setStatus] = useState<StatusFilter>('');
   const [search, setSearch] = useState('');
-  const [externalId, setExternalId] = useState('');
+  const [query, setQuery] = useState('');
+  // Searching as one types, once the typing pauses.
+  useEffect(() => {
+    const timer = setTimeout(() => setQuery(search.trim()), 250);
+    return () => clearTimeout(timer);
+  }, [search]);
   const paged = usePaged(
     (cursor) => {
-      const query: ListQuery<'/v1/admin/consumers'> = { limit: 20, cursor };
-      if (status) query.status = status;
-      if (externalId) query.externalId = externalId;
-      return call(api.GET('/v1/admin/consumers', { params: { query } }));
+      const q: ListQuery<'/v1/admin/consumers'> = { limit: 20, cursor };
+      if (status) q.status = status;
+      if (query) q.name = query;
+      return call(api.GET('/v1/admin/consumers', { params: { query: q } }));
     },
-    [status, externalId],
+    [status, query],
   );
   const [plans] = usePlans();
   const planName = (id: string | null) => (id === null ? '—' : plans.status === 'ok' ? (plans.data.find((p) => p.id === id)?.name ?? id) : id);
@@ -57,24 +46,15 @@ export function Consumers() {
         onSubmit={(e) => {
           e.preventDefault();
           const q = search.trim();
-          // An id opens the consumer; anything else is looked up as an external id.
+          // An id opens the consumer; an external id is exact; anything else matches names.
           if (/^cons_[0-9A-Za-z]+$/.test(q)) navigate('consumers', q);
-          else setExternalId(q);
+          else setQuery(q);
         }}
       >
-        <fieldset role="group">
-          <input
-            type="search"
-            aria-label="Search by consumer id or external id"
-            placeholder="Consumer id or external id"
-            value={search}
-            onChange={(e) => {
-              setSearch(e.target.value);
-              if (!e.target.value) setExternalId('');
-            }}
-          />
-          <button type="submit">Search</button>
-        </fieldset>
+        <label htmlFor="consumer-search">
+          Search by name
+          <input id="consumer-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
+        </label>
         <label htmlFor="status-filter">
           Status
           <select id="status-filter" value={status} onChange={(e) => setStatus(statusFilter(e.target.value))}>
@@ -85,84 +65,30 @@ export function Consumers() {
         </label>
       </form>
       {action.error ? <ErrorBox error={action.error} /> : null}
-      <Show state={paged.state}>
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty>{externalId || status ? 'No consumer matches these filters.' : 'No consumers yet. Create the first one above.'}</Empty>
-          ) : (
-            <table className="striped">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">External id</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Plan</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((c) => (
-                  <tr key={c.id}>
-                    <td>
-                      <a href={href('consumers', c.id)}>{c.name}</a>
-                    </td>
-                    <td>{c.externalId ?? '—'}</td>
-                    <td>
-                      <Status value={c.status} />
-                    </td>
-                    <td>{planName(c.planId)}</td>
-                    <td>
-                      <Time value={c.createdAt} />
-                    </td>
-                    <td>
-                      <SuspendResume consumer={c} disabled={!canWrite || action.busy} onDone={paged.reload} run={action.run} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Show>
-      <Pager paged={paged} label="Consumers" />
+      <DataTable<Consumer>
+        paged={paged}
+        label="Consumers"
+        rowKey={(c) => c.id}
+        empty={query || status ? 'No consumer matches these filters.' : 'No consumers yet. Create the first one above.'}
+        columns={[
+          { header: 'Name', className: 'wrap', cell: (c) => <a href={href('consumers', c.id)} title={c.id}>{c.name}</a> },
+          { header: 'External id', className: 'wrap', cell: (c) => c.externalId ?? '—' },
+          { header: 'Status', cell: (c) => <Status value={c.status} /> },
+          { header: 'Plan', cell: (c) => planName(c.planId) },
+          { header: 'Created', className: 'nowrap', cell: (c) => <Time value={c.createdAt} /> },
+          {
+            header: 'Actions',
+            hiddenHeader: true,
+            cell: (c) => <SuspendResume consumer={c} disabled={!canWrite || action.busy} onDone={paged.reload} run={action.run} />,
+          },
+        ]}
+      />
     </section>
   );
 }
 
 function statusFilter(value: string): StatusFilter {
   return value === 'active' || value === 'suspended' ? value : '';
-}
-
-export function SuspendResume({
-  consumer,
-  disabled,
-  onDone,
-  run,
-}: {
-  consumer: Consumer;
-  disabled: boolean;
-  onDone: () => void;
-  run: ReturnType<typeof useAction>['run'];
-}) {
-  const suspend = consumer.status === 'active';
-  return (
-    <button
-      type="button"
-      className="secondary outline small"
-      disabled={disabled}
-      aria-label={`${suspend ? 'Suspend' : 'Resume'} ${consumer.name}`}
-      onClick={async () => {
-        const params = { path: { id: consumer.id } };
-        const done = await run(() => call(suspend ? api.POST('/v1/admin/consumers/{id}/suspend', { params }) : api.POST('/v1/admin/consumers/{id}/resume', { params })));
-        if (done) onDone();
-      }}
-    >
-      {suspend ? 'Suspend' : 'Resume'}
-    </button>
-  );
 }
 
 function CreateConsumer({ plans, onCreated }: { plans: Schemas['PlanDto'][]; onCreated: (c: Consumer) => void }) {

@@ -1,16 +1,20 @@
 import { useState } from 'react';
 import { api, call, type Schemas } from '../api';
 import { type ChartSeries, TimeChart } from '../chart';
-import { ConfirmButton, Empty, ErrorBox, SecretOnce, Show } from '../components';
-import { formatNumber, keyStatus, Status, Time } from '../format';
+import { ConfirmButton, ErrorBox, SecretOnce, Show } from '../components';
+import { formatNumber, keyStatus, Status, Time, timeUntil } from '../format';
 import { useAction, useLoad } from '../hooks';
 import { isoFromLocal, listOf, type CreatedKey } from '../keyform';
+import { forgetName, useNames } from '../lookups';
+import { type LimitDraft, limitDrafts, LimitRows, limitsOf } from '../parts/limit-rows';
 import { href } from '../router';
 import { useSession } from '../session';
+import { DataTable } from '../table';
 import { bucketStarts, GranularitySwitch, rangeOf, RANGES, useGranularity } from '../usage';
 
 type ApiKey = Schemas['ApiKeyDto'];
 type Outcome = Schemas['KeyOutcome'];
+type OutcomeTotal = Schemas['KeyOutcomeTotalDto'];
 
 /** How the key page groups outcomes, the way Unkey's verification chart does. */
 const GROUPS: { label: string; color: string; outcomes: readonly Outcome[] }[] = [
@@ -28,6 +32,8 @@ export function KeyPage({ id }: { id: string }) {
   const { can } = useSession();
   const [key, reload] = useLoad(() => call(api.GET('/v1/admin/keys/{id}', { params: { path: { id } } })), [id]);
   const [rotated, setRotated] = useState<CreatedKey | null>(null);
+  const consumerId = key.status === 'ok' ? key.data.consumerId : null;
+  const { names: consumers, done } = useNames('consumer', [consumerId]);
   return (
     <Show state={key}>
       {(k) => (
@@ -40,7 +46,9 @@ export function KeyPage({ id }: { id: string }) {
                     <a href={href('consumers')}>Consumers</a>
                   </li>
                   <li>
-                    <a href={href('consumers', k.consumerId)}>Consumer</a>
+                    <a href={href('consumers', k.consumerId)} title={k.consumerId}>
+                      {done ? (consumers.get(k.consumerId)?.name ?? 'Consumer') : '…'}
+                    </a>
                   </li>
                 </>
               ) : (
@@ -57,7 +65,7 @@ export function KeyPage({ id }: { id: string }) {
           </hgroup>
           {rotated ? (
             <div>
-              <SecretOnce label={`Replacement key (${rotated.start}…)`} value={rotated.key}>
+              <SecretOnce label={`Replacement key (${rotated.start}…)`} value={rotated.key} onDismiss={() => setRotated(null)}>
                 <a href={href('keys', rotated.id)}>Open the new key</a>
               </SecretOnce>
             </div>
@@ -94,6 +102,7 @@ function KeyFacts({ k }: { k: ApiKey }) {
       <dt>Expires</dt>
       <dd>
         <Time value={k.expiresAt} empty="never" />
+        {k.expiresAt && !k.revokedAt && new Date(k.expiresAt).getTime() > Date.now() ? <small> ({timeUntil(k.expiresAt)})</small> : null}
       </dd>
       {k.revokedAt ? (
         <>
@@ -115,13 +124,23 @@ function KeyFacts({ k }: { k: ApiKey }) {
       <dd>{k.rateLimits.length ? k.rateLimits.map((r) => `${r.name}: ${formatNumber(r.limit)} per ${r.windowSeconds} s`).join('; ') : 'none (the plan’s apply)'}</dd>
       {k.rotatedFromId ? (
         <>
-          <dt>Replaces</dt>
+          <dt>Rotated from</dt>
           <dd>
-            <a href={href('keys', k.rotatedFromId)}>{k.rotatedFromId}</a>
+            <RotatedFrom id={k.rotatedFromId} />
           </dd>
         </>
       ) : null}
     </dl>
+  );
+}
+
+function RotatedFrom({ id }: { id: string }) {
+  const { names, done } = useNames('key', [id]);
+  const old = names.get(id);
+  return (
+    <a href={href('keys', id)} title={id}>
+      {!done ? '…' : old ? <>{old.name} <code>{old.start}…</code></> : <code>{id}</code>}
+    </a>
   );
 }
 
@@ -132,30 +151,43 @@ function KeyActions({ k, onChanged, onRotated }: { k: ApiKey; onChanged: () => v
     <section className="actions">
       <h2>Rotate or revoke</h2>
       <div className="grid">
-        <form
-          aria-label="Rotate"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            const body: Schemas['RotateKeyDto'] = { gracePeriodSeconds: Math.round(Number(graceHours) * 3600) };
-            const created = await action.run(() => call(api.POST('/v1/admin/keys/{id}/rotate', { params: { path: { id: k.id } }, body })));
-            if (created) {
-              onRotated(created);
-              onChanged();
-            }
-          }}
-        >
+        <div>
           <label htmlFor="grace-hours">
             Grace period for the old key (hours, 0–168)
             <input id="grace-hours" type="number" min={0} max={168} step="any" value={graceHours} onChange={(e) => setGraceHours(e.target.value)} />
           </label>
-          <button type="submit" className="secondary" disabled={action.busy} aria-busy={action.busy}>
-            Rotate
-          </button>
-        </form>
+          <ConfirmButton
+            label="Rotate…"
+            title={`Rotate “${k.name}”?`}
+            confirmLabel="Rotate the key"
+            disabled={action.busy}
+            onConfirm={async () => {
+              const body: Schemas['RotateKeyDto'] = { gracePeriodSeconds: Math.round(Number(graceHours) * 3600) };
+              const created = await action.run(() => call(api.POST('/v1/admin/keys/{id}/rotate', { params: { path: { id: k.id } }, body })));
+              if (created) {
+                onRotated(created);
+                onChanged();
+              }
+            }}
+          >
+            <p>
+              A new key replaces <code>{k.start}…</code>; its plaintext is shown once.{' '}
+              {Number(graceHours) > 0 ? (
+                <>
+                  The old key keeps working for {graceHours} hours, then is refused with 401 <code>KEY_EXPIRED</code>.
+                </>
+              ) : (
+                <>
+                  The old key stops working now (401 <code>KEY_EXPIRED</code>): every client must switch at once.
+                </>
+              )}
+            </p>
+          </ConfirmButton>
+        </div>
         <div>
           <p>Revoking rejects the key everywhere within a second. It cannot be undone.</p>
           <ConfirmButton
-            label="Revoke"
+            label="Revoke…"
             className="contrast"
             title={`Revoke “${k.name}”?`}
             confirmLabel="Revoke the key"
@@ -198,29 +230,19 @@ function KeyTraffic({ keyId }: { keyId: string }) {
           return (
             <>
               <TimeChart title={`Requests with this key, ${RANGES[granularity].label}`} series={series} buckets={buckets} />
-              {report.totals.length === 0 ? (
-                <Empty>No requests with this key in this range.</Empty>
-              ) : (
-                <table data-testid="outcome-totals">
-                  <caption>By outcome</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Outcome</th>
-                      <th scope="col">Requests</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {report.totals.map((t) => (
-                      <tr key={t.outcome} data-outcome={t.outcome}>
-                        <td>
-                          <code>{t.outcome}</code>
-                        </td>
-                        <td>{formatNumber(t.quantity)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
+              <DataTable<OutcomeTotal>
+                rows={report.totals}
+                striped={false}
+                testId="outcome-totals"
+                caption="By outcome"
+                rowKey={(t) => t.outcome}
+                rowProps={(t) => ({ 'data-outcome': t.outcome })}
+                empty="No requests with this key in this range."
+                columns={[
+                  { header: 'Outcome', cell: (t) => <code>{t.outcome}</code> },
+                  { header: 'Requests', className: 'num', cell: (t) => formatNumber(t.quantity) },
+                ]}
+              />
             </>
           );
         }}
@@ -249,7 +271,7 @@ function EditKey({ k, onSaved }: { k: ApiKey; onSaved: () => void }) {
   const [expiresAt, setExpiresAt] = useState(localInput(k.expiresAt));
   const [ips, setIps] = useState(k.allowedIps.join(', '));
   const [origins, setOrigins] = useState(k.allowedOrigins.join(', '));
-  const [limits, setLimits] = useState(k.rateLimits.map((r) => `${r.name}=${r.limit}/${r.windowSeconds}`).join(', '));
+  const [limits, setLimits] = useState<LimitDraft[]>(limitDrafts(k.rateLimits));
   const action = useAction();
   return (
     <section>
@@ -263,10 +285,13 @@ function EditKey({ k, onSaved }: { k: ApiKey; onSaved: () => void }) {
             scopes: listOf(scopes),
             expiresAt: isoFromLocal(expiresAt),
             allowedIps: listOf(ips),
-            rateLimits: listOf(limits).map(parseLimit),
+            rateLimits: limitsOf(limits),
           };
           if (k.kind === 'publishable') body.allowedOrigins = listOf(origins);
-          if (await action.run(() => call(api.PATCH('/v1/admin/keys/{id}', { params: { path: { id: k.id } }, body })))) onSaved();
+          if (await action.run(() => call(api.PATCH('/v1/admin/keys/{id}', { params: { path: { id: k.id } }, body })))) {
+            forgetName('key', k.id);
+            onSaved();
+          }
         }}
       >
         <fieldset disabled={action.busy}>
@@ -294,10 +319,7 @@ function EditKey({ k, onSaved }: { k: ApiKey; onSaved: () => void }) {
               <input id="edit-key-origins" value={origins} onChange={(e) => setOrigins(e.target.value)} />
             </label>
           ) : null}
-          <label htmlFor="edit-key-limits">
-            Own rate limits, as name=limit/seconds (e.g. burst=10/1, minute=600/60)
-            <input id="edit-key-limits" value={limits} onChange={(e) => setLimits(e.target.value)} />
-          </label>
+          <LimitRows idPrefix="edit-key" legend="Own rate limits (none: the plan’s apply)" value={limits} onChange={setLimits} />
         </fieldset>
         {action.error ? <ErrorBox error={action.error} /> : null}
         <button type="submit" disabled={action.busy} aria-busy={action.busy}>
@@ -306,11 +328,4 @@ function EditKey({ k, onSaved }: { k: ApiKey; onSaved: () => void }) {
       </form>
     </section>
   );
-}
-
-/** `name=limit/seconds`; malformed parts become values the API rejects with a field message. */
-function parseLimit(text: string): Schemas['RateLimitRuleDto'] {
-  const m = /^([^=]+)=(\d+)\/(\d+)$/.exec(text);
-  if (!m) return { name: text, limit: 0, windowSeconds: 0 };
-  return { name: m[1], limit: Number(m[2]), windowSeconds: Number(m[3]) };
 }

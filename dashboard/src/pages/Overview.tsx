@@ -5,6 +5,7 @@ import { formatNumber, Time } from '../format';
 import { useLoad } from '../hooks';
 import { href } from '../router';
 import { useSession } from '../session';
+import { DataTable } from '../table';
 import { bucketStarts, rangeOf } from '../usage';
 
 export function Overview() {
@@ -84,28 +85,16 @@ function OverviewWithStats() {
           <div className="grid">
             <section>
               <h2>Top consumers (today and yesterday, UTC)</h2>
-              {s.topConsumers.length === 0 ? (
-                <Empty>No traffic today or yesterday.</Empty>
-              ) : (
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Consumer</th>
-                      <th scope="col">Requests</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {s.topConsumers.map((c) => (
-                      <tr key={c.consumerId}>
-                        <td>
-                          <a href={href('consumers', c.consumerId)}>{c.name ?? c.consumerId}</a>
-                        </td>
-                        <td>{formatNumber(c.requests)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
+              <DataTable<(typeof s.topConsumers)[number]>
+                rows={s.topConsumers}
+                striped={false}
+                rowKey={(c) => c.consumerId}
+                empty="No traffic today or yesterday."
+                columns={[
+                  { header: 'Consumer', className: 'wrap', cell: (c) => <a href={href('consumers', c.consumerId)} title={c.consumerId}>{c.name ?? c.consumerId}</a> },
+                  { header: 'Requests', className: 'num', cell: (c) => formatNumber(c.requests) },
+                ]}
+              />
             </section>
             <section>
               <h2>Keys expiring soon ({s.keysExpiringSoon.count})</h2>
@@ -129,27 +118,27 @@ function KeyList({
   column: 'expiresAt' | 'lastUsedAt';
   empty: string;
 }) {
-  if (keys.length === 0) return <Empty>{empty}</Empty>;
   return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Key</th>
-          <th scope="col">{column === 'expiresAt' ? 'Expires' : 'Last used'}</th>
-        </tr>
-      </thead>
-      <tbody>
-        {keys.map((k) => (
-          <tr key={k.id}>
-            <td>
-              <a href={href('keys', k.id)}>{k.name}</a> <code>{k.start}…</code>
-            </td>
-            <td>
-              <Time value={k[column]} empty="never" />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable<(typeof keys)[number]>
+      rows={keys}
+      striped={false}
+      rowKey={(k) => k.id}
+      empty={empty}
+      columns={[
+        {
+          header: 'Key',
+          className: 'wrap',
+          cell: (k) => (
+            <>
+              <a href={href('keys', k.id)} title={k.id}>
+                {k.name}
+              </a>{' '}
+              <code>{k.start}…</code>
+            </>
+          ),
+        },
+        { header: column === 'expiresAt' ? 'Expires' : 'Last used', className: 'nowrap', cell: (k) => <Time value={k[column]} empty="never" /> },
+      ]}
+    />
   );
 }

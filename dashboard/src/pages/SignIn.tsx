@@ -27,14 +27,13 @@ export function SignIn({ onSignIn, error }: { onSignIn: (key: string) => void; e
               autoComplete="off"
               spellCheck={false}
               required
-              placeholder="tg_live_…"
               value={key}
               onChange={(e) => setKey(e.target.value)}
               aria-describedby="admin-key-hint"
               aria-invalid={error ? true : undefined}
             />
             <small id="admin-key-hint">
-              Kept in this browser tab only (session storage) and sent only as the X-API-Key header to this server. Closing the tab or signing out forgets it.
+              An admin key starts with <code>tg_live_</code> or <code>tg_test_</code>. Kept in this browser tab only (session storage) and sent only as the X-API-Key header to this server. Closing the tab or signing out forgets it.
             </small>
           </label>
           {error ? <ErrorBox error={error} /> : null}

@@ -52,4 +52,14 @@ export class ListConsumersQueryDto extends PageQueryDto {
   @IsString()
   @MaxLength(200)
   externalId?: string;
+
+  /**
+   * Consumers whose name contains this text, ignoring case (of ASCII letters on SQLite); `%` and `_`
+   * match themselves.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
 }
