@@ -7,6 +7,7 @@ import { configModuleOptions } from '../config/settings';
 import { DatabaseModule } from '../database/database.module';
 import { ApiKey } from '../keys/api-key.entity';
 import { ApiKeysService } from '../keys/api-keys.service';
+import { KeyImportService } from '../keys/key-import.service';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { RedisModule } from '../redis/redis.module';
@@ -30,6 +31,6 @@ import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
     // Changes made here emit their webhook events like the same changes made through the API.
     WebhookOutboxModule,
   ],
-  providers: [ApiKeysService],
+  providers: [ApiKeysService, KeyImportService],
 })
 export class CliModule {}

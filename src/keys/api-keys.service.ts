@@ -43,6 +43,7 @@ export function toKeyDto(k: ApiKey): ApiKeyDto {
     rateLimits: k.rateLimits,
     metadata: k.metadata,
     rotatedFromId: k.rotatedFromId,
+    externalId: k.externalId ?? null,
     createdAt: k.createdAt.toISOString(),
   };
 }
@@ -80,28 +81,7 @@ export class ApiKeysService {
    * consumer with a subset of its scopes, its environment, and no later expiry.
    */
   async create(caller: AuthKey, actor: Actor, consumerId: string | null, dto: CreateKeyDto): Promise<CreatedApiKeyDto> {
-    const kind: KeyKind = dto.kind ?? (consumerId ? 'secret' : 'admin');
-    if (consumerId === null && kind !== 'admin') {
-      throw AppException.validation([{ field: 'kind', message: 'keys created here are admin keys; create consumer keys under /v1/admin/consumers/{id}/keys' }]);
-    }
-    if (consumerId !== null && kind === 'admin') {
-      throw AppException.validation([{ field: 'kind', message: 'a consumer key is secret or publishable' }]);
-    }
-    const environment = dto.environment ?? (caller.kind === 'admin' ? 'live' : caller.environment);
-    let expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
-    this.validateFields(kind, { ...dto, expiresAt: dto.expiresAt });
-    if (kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, dto.scopes);
-    if (caller.kind !== 'admin') {
-      if (environment !== caller.environment) {
-        throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, `A ${caller.environment} key can only create ${caller.environment} keys`);
-      }
-      if (caller.expiresAt !== null) {
-        if (!expiresAt) expiresAt = new Date(caller.expiresAt);
-        else if (expiresAt.getTime() > caller.expiresAt) {
-          throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot outlive the key that creates it');
-        }
-      }
-    }
+    const { kind, environment, expiresAt } = this.boundsOfNewKey(caller, consumerId, dto);
     const { key: plaintext, start } = generateKey(this.prefix, environment);
     const hash = this.hasher.hash(plaintext);
     const created = await this.tx.run(async (m) => {
@@ -137,6 +117,36 @@ export class ApiKeysService {
     this.cache.forgetMissing(cacheKeyOf(plaintext));
     if (kind === 'publishable') await this.origins.reload();
     return { ...created, key: plaintext };
+  }
+
+  /**
+   * What a new key may be, whichever way it arrives (create, import): its kind, environment and expiry,
+   * within the caller's bounds. Throws VALIDATION_FAILED or INSUFFICIENT_PERMISSIONS.
+   */
+  boundsOfNewKey(caller: AuthKey, consumerId: string | null, dto: CreateKeyDto): { kind: KeyKind; environment: KeyEnvironment; expiresAt: Date | null } {
+    const kind: KeyKind = dto.kind ?? (consumerId ? 'secret' : 'admin');
+    if (consumerId === null && kind !== 'admin') {
+      throw AppException.validation([{ field: 'kind', message: 'keys created here are admin keys; create consumer keys under /v1/admin/consumers/{id}/keys' }]);
+    }
+    if (consumerId !== null && kind === 'admin') {
+      throw AppException.validation([{ field: 'kind', message: 'a consumer key is secret or publishable' }]);
+    }
+    const environment = dto.environment ?? (caller.kind === 'admin' ? 'live' : caller.environment);
+    let expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
+    this.validateFields(kind, { ...dto, expiresAt: dto.expiresAt });
+    if (kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, dto.scopes);
+    if (caller.kind !== 'admin') {
+      if (environment !== caller.environment) {
+        throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, `A ${caller.environment} key can only create ${caller.environment} keys`);
+      }
+      if (caller.expiresAt !== null) {
+        if (!expiresAt) expiresAt = new Date(caller.expiresAt);
+        else if (expiresAt.getTime() > caller.expiresAt) {
+          throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, 'A key cannot outlive the key that creates it');
+        }
+      }
+    }
+    return { kind, environment, expiresAt };
   }
 
   async list(scope: KeyScope, query: KeyListQuery & { consumerId?: string; kind?: KeyKind }): Promise<Page<ApiKeyDto>> {
@@ -254,6 +264,8 @@ export class ApiKeysService {
         revokedAt: null,
         lastUsedAt: null,
         rotatedFromId: old.id,
+        // The external id names the imported key, which the old one stays; unique per consumer.
+        externalId: null,
         createdByKeyId: actor.keyId,
         createdAt: now,
         updatedAt: now,

@@ -304,6 +304,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/consumers/{consumerId}/keys/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a consumer's existing keys
+         * @description Up to 1000 keys issued by another system, as plaintext or as the hash it kept (sha256, sha512, hmac-sha256 with `hashSecret`, bcrypt), all imported or none. A hashed key is re-hashed to Tollgate’s own on its first successful use. See docs/keys-import.md.
+         *
+         *     **Required scopes:** `keys:write`. Key kinds: `admin`.
+         */
+        post: operations["importConsumerKeys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/keys": {
         parameters: {
             query?: never;
@@ -1351,6 +1373,8 @@ export interface components {
             };
             /** @description The key this one replaced by rotation. */
             rotatedFromId: string | null;
+            /** @description The key's id in the system it was imported from; null for keys issued here. */
+            externalId: string | null;
         };
         ApiKeyDto: {
             /** Format: date-time */
@@ -1410,6 +1434,8 @@ export interface components {
             };
             /** @description The key this one replaced by rotation. */
             rotatedFromId: string | null;
+            /** @description The key's id in the system it was imported from; null for keys issued here. */
+            externalId: string | null;
         };
         ApiKeyPageDto: {
             data: components["schemas"]["ApiKeyDto"][];
@@ -1525,6 +1551,112 @@ export interface components {
              *     ]
              */
             scopes: string[];
+        };
+        ImportKeyDto: {
+            /**
+             * Format: date-time
+             * @description When the key stops working (ISO-8601, in the future).
+             * @example 2027-01-01T00:00:00.000Z
+             */
+            expiresAt?: string | null;
+            /** @example production backend */
+            name: string;
+            /**
+             * @description `test` keys work like `live` ones but their usage stays out of invoices and exports.
+             * @example live
+             * @enum {string}
+             */
+            environment?: "live" | "test";
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[];
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[];
+            /** @description Limits for this key alone, on top of the plan's. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description `secret` (server side, the default) or `publishable` (browser/mobile; needs allowedOrigins).
+             * @example secret
+             * @enum {string}
+             */
+            kind?: "secret" | "publishable";
+            /**
+             * @description Secret keys: `usage:read`, `usage:write`, `billing:read`, `keys:read`, `keys:write` (or `usage:*`, `billing:*`,
+             *     `keys:*`) and your own `resource:action` scopes, never `*`. Publishable keys: `usage:write` and your own scopes.
+             *     A consumer key creating a key grants at most its own scopes.
+             * @example [
+             *       "usage:read",
+             *       "usage:write"
+             *     ]
+             */
+            scopes: string[];
+            /**
+             * @description The key itself, stored as Tollgate stores every key (HMAC under KEY_HASH_SECRET). Either this or `hash`.
+             *     Keys need not be in Tollgate's format, but must be 16 to 256 printable ASCII characters.
+             * @example acme_3f9c1e7b2d4a8f60c5e1b9d7a2f4c8e0
+             */
+            key?: string;
+            /**
+             * @description The old system's hash of the key, under `algorithm`: a SHA-256 or HMAC-SHA256 digest (hex or base64), a
+             *     SHA-512 digest (hex or base64), or a bcrypt string. Either this or `key`.
+             * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+             */
+            hash?: string;
+            /**
+             * @description How `hash` was made; `hmac-sha256` takes the batch's `hashSecret`. Required with `hash`.
+             * @example sha256
+             * @enum {string}
+             */
+            algorithm?: "sha256" | "sha512" | "hmac-sha256" | "bcrypt";
+            /**
+             * @description The key's first characters, shown to recognise it. Required for `bcrypt` (8 to 32 characters, unique
+             *     among bcrypt keys not yet used): a salted hash cannot be looked up, so the key is found by its start.
+             *     Derived from `key` when the plaintext is given.
+             * @example acme_3f9c
+             */
+            start?: string;
+            /**
+             * @description The key's id in the old system; unique per consumer.
+             * @example legacy-4711
+             */
+            externalId?: string;
+        };
+        ImportKeysDto: {
+            /**
+             * @description The secret the old system keyed its `hmac-sha256` hashes with; needed only by such keys.
+             * @example old-system-hmac-secret
+             */
+            hashSecret?: string;
+            /** @description 1 to 1000 keys, imported all together or not at all. */
+            keys: components["schemas"]["ImportKeyDto"][];
+        };
+        ImportedKeysDto: {
+            /**
+             * @description How many keys were imported.
+             * @example 2
+             */
+            imported: number;
+            /** @description The keys, in the order given (never their plaintext or hash). */
+            keys: components["schemas"]["ApiKeyDto"][];
         };
         RateLimitStateDto: {
             /** @example 1000 */
@@ -5688,6 +5820,185 @@ export interface operations {
             };
             /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
             403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    importConsumerKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consumerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportKeysDto"];
+            };
+        };
+        responses: {
+            /** @description The imported keys, in the order given */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportedKeysDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details name each bad entry as keys[index].field; nothing was imported */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such consumer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONFLICT: a key (same hash) or externalId is already stored; nothing was imported */
+            409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     RateLimit: components["headers"]["RateLimit"];
