@@ -24,6 +24,7 @@ import { isDuplicateKey } from '../common/db-errors';
 import { ErrorCode } from '../common/error-code';
 import { newId } from '../common/ids';
 import { Consumer } from '../consumers/consumer.entity';
+import { sqlTime } from '../database/sql';
 import { Transactions } from '../database/transactions';
 import { ApiKey } from './api-key.entity';
 import { ApiKeysService, toKeyDto } from './api-keys.service';
@@ -59,6 +60,31 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+const KEY_COLUMNS = [
+  'id', 'consumer_id', 'kind', 'name', 'environment', 'start', 'hash', 'hash_version', 'legacy_scheme', 'legacy_hash', 'external_id',
+  'scopes', 'expires_at', 'revoked_at', 'last_used_at', 'allowed_ips', 'allowed_origins', 'rate_limits', 'metadata', 'rotated_from_id',
+  'created_by_key_id', 'created_at', 'updated_at',
+];
+const time = (d: Date | null) => (d === null ? null : sqlTime(d));
+
+/**
+ * One multi-row INSERT, written out: TypeORM's insert builder spends far longer per value (metadata
+ * lookups, per-column escaping) than the database spends storing it, most of an import's time at 100k keys.
+ */
+async function insertKeys(m: EntityManager, rows: ApiKey[]): Promise<void> {
+  const row = `(${KEY_COLUMNS.map(() => '?').join(', ')})`;
+  const params: unknown[] = [];
+  for (const k of rows) {
+    params.push(
+      k.id, k.consumerId, k.kind, k.name, k.environment, k.start, k.hash, k.hashVersion, k.legacyScheme, k.legacyHash, k.externalId,
+      JSON.stringify(k.scopes), time(k.expiresAt), time(k.revokedAt), time(k.lastUsedAt), JSON.stringify(k.allowedIps),
+      JSON.stringify(k.allowedOrigins), JSON.stringify(k.rateLimits), JSON.stringify(k.metadata), k.rotatedFromId,
+      k.createdByKeyId, time(k.createdAt), time(k.updatedAt),
+    );
+  }
+  await m.query(`INSERT INTO api_keys (${KEY_COLUMNS.join(', ')}) VALUES ${rows.map(() => row).join(', ')}`, params);
 }
 
 /** What a key not in Tollgate's format shows of itself: a quarter of it, at most 8 characters. */
@@ -100,7 +126,7 @@ export class KeyImportService {
           .execute();
       }
       try {
-        for (const part of chunks(rows)) await m.createQueryBuilder().insert().into(ApiKey).values(part).updateEntity(false).execute();
+        for (const part of chunks(rows)) await insertKeys(m, part);
       } catch (err) {
         // Checked above; only a concurrent import or create of the same key gets here.
         if (isDuplicateKey(err)) throw AppException.conflict('A key or externalId of the batch was stored meanwhile; nothing was imported');
