@@ -15,6 +15,12 @@ Commands:
   revoke-key <key id>
   revoke-key --key <plaintext>      (--key - reads the key from stdin, keeping it out of shell history)
       Revoke a key at once, e.g. one that leaked. The last active admin key with scope * cannot be revoked.
+  import-keys <file.ndjson> [--consumer <id>] [--hash-secret <secret>]
+      Import keys issued by another system, one JSON object per line (see docs/keys-import.md): the
+      plaintext "key", or "hash" with "algorithm" (sha256, sha512, hmac-sha256, bcrypt). Lines name their
+      "consumerId" unless --consumer names one for all; --hash-secret (- reads it from stdin) is the old
+      system's HMAC secret for hmac-sha256 lines. All lines are imported, or none: a bad line is reported
+      with its line number.
   migrate
       Apply pending database migrations (under the migration lock) and exit.
   help
@@ -32,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   'generate-key': generateKeyCommand,
   'create-admin-key': async (args, io) => (await import('./cli/commands')).createAdminKeyCommand(args, io),
   'revoke-key': async (args, io) => (await import('./cli/commands')).revokeKeyCommand(args, io),
+  'import-keys': async (args, io) => (await import('./cli/commands')).importKeysCommand(args, io),
   migrate: async (args, io) => (await import('./cli/commands')).migrateCommand(args, io),
 };
 

@@ -9,6 +9,7 @@ import { CacheInvalidationService } from './cache-invalidation.service';
 import { KeyCache } from './key-cache';
 import { KeyHasher, loadOrCreateSecret } from './key-hasher';
 import { KeyVerifier } from './key-verifier.service';
+import { LegacyKeys } from './legacy-keys.service';
 import { OriginRegistry } from './origin-registry.service';
 import { RouteAccessReader } from './route-access';
 import { ScopesGuard } from './scopes.guard';
@@ -32,6 +33,7 @@ new KeyCache(config.getOrThrow('keys.cache', { infer: true })),
         KeyHasher.parse(loadOrCreateSecret(config.get('keys.hashSecret', { infer: true }), config.getOrThrow('db.sqlitePath', { infer: true }))),
     },
     KeyVerifier,
+    LegacyKeys,
     CacheInvalidationService,
     OriginRegistry,
     AuthFailureLimiter,

@@ -9,7 +9,7 @@ export const CHECKSUM_LENGTH = 6;
 export const MAX_KEY_LENGTH = 128;
 export type KeyEnvironment = 'live' | 'test';
 
-const KEY_PATTERN = /^([a-z][a-z0-9]{0,15})_(live|test)_([0-9A-Za-z]+)$/;
+export const KEY_PATTERN = /^([a-z][a-z0-9]{0,15})_(live|test)_([0-9A-Za-z]+)$/;
 
 /** Unbiased base62 from crypto.randomBytes: bytes >= 248 are dropped (248 = 4 × 62). */
 export function randomBase62(length: number): string {

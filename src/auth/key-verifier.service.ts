@@ -13,6 +13,8 @@ import { IpMatcher } from './ip-matcher';
 import { type CachedKey, cacheKeyOf, KeyCache, KeyCacheEntry } from './key-cache';
 import { MAX_KEY_LENGTH, parseKey } from './key-format';
 import { KeyHasher } from './key-hasher';
+import { mayBeForeignKey } from './legacy-hash';
+import { LegacyKeys } from './legacy-keys.service';
 
 export type VerifyOutcome = { ok: true; key: AuthKey } | { ok: false; code: ErrorCode; key?: AuthKey };
 
@@ -88,6 +90,7 @@ export class KeyVerifier implements OnModuleDestroy {
     private readonly cache: KeyCache,
     private readonly hasher: KeyHasher,
     private readonly tx: Transactions,
+    private readonly legacy: LegacyKeys,
   ) {}
 
   /**
@@ -105,8 +108,9 @@ export class KeyVerifier implements OnModuleDestroy {
       return this.outcome(entry.key, from, now);
     }
     if (this.cache.isKnownMissing(id)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
-    // Shape and checksum: a mistyped or made-up key costs no lookup at all.
-    if (!parseKey(plaintext)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
+    // Shape and checksum: a mistyped or made-up key costs no lookup at all. Keys imported from another
+    // system may have neither; those that could be one are looked up (and negative-cached) instead.
+    if (!parseKey(plaintext) && !mayBeForeignKey(plaintext)) return { ok: false, code: ErrorCode.INVALID_API_KEY };
     return this.verifyFromDatabase(plaintext, id, from, now);
   }
 
@@ -215,7 +219,9 @@ export class KeyVerifier implements OnModuleDestroy {
   private async read(plaintext: string): Promise<CachedKey | undefined> {
     const currentHash = this.hasher.hash(plaintext);
     const hashes = this.hasher.secrets.length === 1 ? [currentHash] : this.hasher.candidates(plaintext).map((c) => c.hash);
-    const [row] = await this.readRows(hashes);
+    let [row] = await this.readRows(hashes);
+    // Not under Tollgate's hash: an imported key may still be under its old system's, until this first use.
+    if (!row && (await this.legacy.adopt(plaintext, currentHash))) [row] = await this.readRows([currentHash]);
     if (!row) return undefined;
     if (row.hash !== currentHash) await this.rehash(row.id, currentHash);
     return cached(row, currentHash);

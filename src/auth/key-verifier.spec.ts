@@ -5,6 +5,7 @@ import { cacheKeyOf, KeyCache } from './key-cache';
 import { generateKey } from './key-format';
 import { KeyHasher } from './key-hasher';
 import { KeyVerifier, VerifyOutcome } from './key-verifier.service';
+import type { LegacyKeys } from './legacy-keys.service';
 
 type Row = ApiKey & { consumer: unknown; plan: unknown };
 
@@ -68,7 +69,7 @@ describe('KeyVerifier: reads against invalidations', () => {
     now = 1_000_000;
     db = new ManualDatabase();
     cache = new KeyCache({ ttlMs: 1000, staleMs: 60_000, max: 100, negativeTtlMs: 1000, negativeMax: 100 }, () => now);
-    verifier = new KeyVerifier(db.dataSource, cache, hasher, {} as Transactions);
+    verifier = new KeyVerifier(db.dataSource, cache, hasher, {} as Transactions, { adopt: () => Promise.resolve(false) } as unknown as LegacyKeys);
   });
 
   it('asks the database once for a key never seen, however many requests wait for it', async () => {

@@ -5,8 +5,10 @@ import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { configModuleOptions } from '../config/settings';
 import { DatabaseModule } from '../database/database.module';
+import { Consumer } from '../consumers/consumer.entity';
 import { ApiKey } from '../keys/api-key.entity';
 import { ApiKeysService } from '../keys/api-keys.service';
+import { KeyImportService } from '../keys/key-import.service';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { RedisModule } from '../redis/redis.module';
@@ -26,10 +28,11 @@ import { WebhookOutboxModule } from '../webhooks/webhook-outbox.module';
     AuditModule,
     AuthModule,
     MetricsModule,
-    TypeOrmModule.forFeature([ApiKey]),
+    // Consumer: an import checks that the consumers its lines name exist.
+    TypeOrmModule.forFeature([ApiKey, Consumer]),
     // Changes made here emit their webhook events like the same changes made through the API.
     WebhookOutboxModule,
   ],
-  providers: [ApiKeysService],
+  providers: [ApiKeysService, KeyImportService],
 })
 export class CliModule {}

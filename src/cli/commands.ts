@@ -17,10 +17,12 @@ import { ApiKey } from '../keys/api-key.entity';
 import { ApiKeysService } from '../keys/api-keys.service';
 import { ApiKeyDto } from '../keys/dto/api-key.dto';
 import { CreateKeyDto } from '../keys/dto/create-key.dto';
+import { KeyImportService } from '../keys/key-import.service';
 import { LeakedKeysService } from '../keys/leaked-keys.service';
 import { RedisService } from '../redis/redis.service';
 import { environmentOption, Io, Options, ParsedArgs, UsageError } from './args';
 import { CliModule } from './cli.module';
+import { loadImportFile, parseImportArgs, printProblems, readImportFile } from './import-keys';
 
 /** Changes made here are audited with no actor key; the request id says where they came from. */
 function cliActor(command: string): Actor {
@@ -121,6 +123,25 @@ export async function revokeKeyCommand(args: ParsedArgs, io: Io): Promise<number
     const already = key.revokedAt !== null && new Date(key.revokedAt).getTime() < startedAt;
     if (opts.flag('json')) io.out(JSON.stringify({ ...key, alreadyRevoked: already }));
     else io.out(already ? `Key ${key.id} "${key.name}" was already revoked at ${key.revokedAt}.` : `Revoked key ${key.id} "${key.name}" at ${key.revokedAt}.`);
+    return 0;
+  });
+}
+
+export async function importKeysCommand(args: ParsedArgs, io: Io): Promise<number> {
+  const { file, consumer, hashSecret, json } = await parseImportArgs(args, io);
+  const startedAt = Date.now();
+  // Every line is read and checked before the database is opened: a bad file writes nothing.
+  const { entries, problems } = await readImportFile(await loadImportFile(file), consumer);
+  if (problems.length) {
+    printProblems(io, problems);
+    return 1;
+  }
+  return withContext(io, async (app) => {
+    const keys = await app.get(KeyImportService).import(CONSOLE_KEY, cliActor('import-keys'), entries, hashSecret);
+    const consumers = new Set(keys.map((k) => k.consumerId)).size;
+    const ms = Date.now() - startedAt;
+    if (json) io.out(JSON.stringify({ imported: keys.length, consumers, ms }));
+    else io.out(`Imported ${keys.length} key(s) for ${consumers} consumer(s) in ${ms} ms.`);
     return 0;
   });
 }

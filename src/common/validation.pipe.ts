@@ -15,7 +15,7 @@ function messagesOf(constraints: Record<string, string> | undefined): string[] {
   return typeErrors.length ? typeErrors.map((name) => constraints[name]) : Object.values(constraints);
 }
 
-function flatten(errors: ValidationError[], parent = ''): FieldError[] {
+export function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const e of errors) {
     const field = parent ? (/^\d+$/.test(e.property) ? `${parent}[${e.property}]` : `${parent}.${e.property}`) : e.property;

@@ -31,6 +31,18 @@ export class ApiKey {
   @Column({ name: 'hash_version', type: 'int', default: 1, select: false })
   hashVersion: number;
 
+  /** An imported key still stored under its old system's scheme (`hash` then holds a lookup, see legacy-hash.ts); null once re-hashed. */
+  @Column({ name: 'legacy_scheme', type: 'varchar', length: 16, nullable: true, select: false })
+  legacyScheme: string | null;
+
+  /** A bcrypt key's bcrypt string until its first use re-hashes it. */
+  @Column({ name: 'legacy_hash', type: 'varchar', length: 100, nullable: true, select: false })
+  legacyHash: string | null;
+
+  /** The id an imported key had in the system it came from; unique per consumer. */
+  @Column({ name: 'external_id', type: 'varchar', length: 200, nullable: true })
+  externalId: string | null;
+
   @JsonColumn()
   scopes: string[];
 

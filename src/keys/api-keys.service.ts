@@ -44,6 +44,7 @@ export function toKeyDto(k: ApiKey): ApiKeyDto {
     rateLimits: k.rateLimits,
     metadata: k.metadata,
     rotatedFromId: k.rotatedFromId,
+    externalId: k.externalId ?? null,
     createdAt: k.createdAt.toISOString(),
   };
 }
@@ -86,24 +87,8 @@ export class ApiKeysService {
    * are taken.
    */
   async create(caller: AuthKey, actor: Actor, consumerId: string | null, dto: CreateKeyDto): Promise<CreatedApiKeyDto> {
-    const kind: KeyKind = dto.kind ?? (consumerId ? 'secret' : 'admin');
-    if (consumerId === null && kind !== 'admin') {
-      throw AppException.validation([{ field: 'kind', message: 'keys created here are admin keys; create consumer keys under /v1/admin/consumers/{id}/keys' }]);
-    }
-    if (consumerId !== null && kind === 'admin') {
-      throw AppException.validation([{ field: 'kind', message: 'a consumer key is secret or publishable' }]);
-    }
-    const environment = dto.environment ?? (caller.kind === 'admin' ? 'live' : caller.environment);
-    let expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
-    this.validateFields(kind, { ...dto, expiresAt: dto.expiresAt });
-    if (kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, dto.scopes);
-    if (caller.kind !== 'admin' && environment !== caller.environment) {
-      throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, `A ${caller.environment} key can only create ${caller.environment} keys`);
-    }
     const reach = await this.reachOf(this.dataSource.manager, caller);
-    if (!expiresAt && reach.expiresAt !== null) expiresAt = new Date(reach.expiresAt);
-    const allowedIps = dto.allowedIps ?? [...reach.allowedIps];
-    this.refuseWiderReach(reach, { expiresAt: expiresAt?.getTime() ?? null, allowedIps });
+    const { kind, environment, expiresAt, allowedIps } = this.boundsOfNewKey(caller, consumerId, dto, reach);
     const { key: plaintext, start } = generateKey(this.prefix, environment);
     const hash = this.hasher.hash(plaintext);
     const created = await this.tx.run(async (m) => {
@@ -139,6 +124,41 @@ export class ApiKeysService {
     this.cache.forgetMissing(cacheKeyOf(plaintext));
     if (kind === 'publishable') await this.origins.reload();
     return { ...created, key: plaintext };
+  }
+
+  /**
+   * What a new key may be, whichever way it arrives (create, import): its kind, environment and expiry,
+   * within the caller's bounds. Throws VALIDATION_FAILED or INSUFFICIENT_PERMISSIONS.
+   */
+  boundsOfNewKey(
+    caller: AuthKey,
+    consumerId: string | null,
+    dto: CreateKeyDto,
+    reach: Reach,
+  ): { kind: KeyKind; environment: KeyEnvironment; expiresAt: Date | null; allowedIps: string[] } {
+    const kind: KeyKind = dto.kind ?? (consumerId ? 'secret' : 'admin');
+    if (consumerId === null && kind !== 'admin') {
+      throw AppException.validation([{ field: 'kind', message: 'keys created here are admin keys; create consumer keys under /v1/admin/consumers/{id}/keys' }]);
+    }
+    if (consumerId !== null && kind === 'admin') {
+      throw AppException.validation([{ field: 'kind', message: 'a consumer key is secret or publishable' }]);
+    }
+    const environment = dto.environment ?? (caller.kind === 'admin' ? 'live' : caller.environment);
+    let expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
+    this.validateFields(kind, { ...dto, expiresAt: dto.expiresAt });
+    if (kind === 'admin' || caller.kind !== 'admin') this.refuseEscalation(caller, dto.scopes);
+    if (caller.kind !== 'admin' && environment !== caller.environment) {
+      throw new AppException(ErrorCode.INSUFFICIENT_PERMISSIONS, `A ${caller.environment} key can only create ${caller.environment} keys`);
+    }
+    if (!expiresAt && reach.expiresAt !== null) expiresAt = new Date(reach.expiresAt);
+    const allowedIps = dto.allowedIps ?? [...reach.allowedIps];
+    this.refuseWiderReach(reach, { expiresAt: expiresAt?.getTime() ?? null, allowedIps });
+    return { kind, environment, expiresAt, allowedIps };
+  }
+
+  /** How far the calling key reaches (its expiry and address ranges), which keys it makes must stay within. */
+  reachOfCaller(caller: AuthKey): Promise<Reach> {
+    return this.reachOf(this.dataSource.manager, caller);
   }
 
   async list(scope: KeyScope, query: KeyListQuery & { consumerId?: string; kind?: KeyKind }): Promise<Page<ApiKeyDto>> {
@@ -266,6 +286,8 @@ export class ApiKeysService {
         revokedAt: null,
         lastUsedAt: null,
         rotatedFromId: old.id,
+        // The external id names the imported key, which the old one stays; unique per consumer.
+        externalId: null,
         createdByKeyId: actor.keyId,
         createdAt: now,
         updatedAt: now,

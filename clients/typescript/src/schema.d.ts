@@ -304,6 +304,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/consumers/{consumerId}/keys/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a consumer's existing keys
+         * @description Up to 1000 keys issued by another system, as plaintext or as the hash it kept (sha256, sha512, hmac-sha256 with `hashSecret`, bcrypt), all imported or none. A hashed key is re-hashed to Tollgate’s own on its first successful use. See docs/keys-import.md.
+         *
+         *     **Required scopes:** `keys:write`. Key kinds: `admin`.
+         */
+        post: operations["importConsumerKeys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/keys": {
         parameters: {
             query?: never;
@@ -312,7 +334,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List the calling consumer's keys of the calling key's environment
+         * List the calling consumer's keys
          * @description **Required scopes:** `keys:read`. Key kinds: `secret`, `publishable`.
          */
         get: operations["listMyKeys"];
@@ -403,9 +425,7 @@ export interface paths {
         };
         /**
          * Who am I: the calling key, its consumer, its limits and remaining quota
-         * @description A publishable key (it sits in a browser) is shown its own public fields only, and `consumer` is null: never the consumer's name, externalId or metadata.
-         *
-         *     **Required scopes:** none beyond a valid key. Key kinds: `secret`, `publishable`.
+         * @description **Required scopes:** none beyond a valid key. Key kinds: `secret`, `publishable`.
          */
         get: operations["getMe"];
         put?: never;
@@ -1118,15 +1138,6 @@ export interface components {
         };
         CreateConsumerDto: {
             /**
-             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
-             * @example {
-             *       "tier": "gold"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            } | null;
-            /**
              * @description Day of the month (1-28) on which billing periods start.
              * @example 1
              */
@@ -1134,12 +1145,21 @@ export interface components {
             /** @example Acme Corp */
             name: string;
             /**
-             * @description Your own id for this consumer; unique across consumers; `null`: none.
+             * @description Your own id for this consumer; unique across consumers.
              * @example acct_4421
              */
             externalId?: string | null;
             /**
-             * @description The plan to bill and limit this consumer by; `null`: none.
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "tier": "gold"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The plan to bill and limit this consumer by.
              * @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv
              */
             planId?: string | null;
@@ -1192,15 +1212,6 @@ export interface components {
         };
         UpdateConsumerDto: {
             /**
-             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
-             * @example {
-             *       "tier": "gold"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            } | null;
-            /**
              * @description Day of the month (1-28) on which billing periods start.
              * @example 1
              */
@@ -1208,12 +1219,21 @@ export interface components {
             /** @example Acme Corp */
             name?: string;
             /**
-             * @description Your own id for this consumer; unique across consumers; `null`: none.
+             * @description Your own id for this consumer; unique across consumers.
              * @example acct_4421
              */
             externalId?: string | null;
             /**
-             * @description The plan to bill and limit this consumer by; `null`: none.
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "tier": "gold"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The plan to bill and limit this consumer by.
              * @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv
              */
             planId?: string | null;
@@ -1235,38 +1255,10 @@ export interface components {
         CreateConsumerKeyDto: {
             /**
              * Format: date-time
-             * @description When the key stops working (ISO-8601, in the future); `null`: never. Left out (or `null`) on create, a key
-             *     made by a key that expires takes its expiry.
+             * @description When the key stops working (ISO-8601, in the future).
              * @example 2027-01-01T00:00:00.000Z
              */
             expiresAt?: string | null;
-            /**
-             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty (or `null`) = anywhere. Left out on create,
-             *     a key made by an IP-bound key takes its ranges.
-             * @example [
-             *       "10.0.0.0/8",
-             *       "2001:db8::/32"
-             *     ]
-             */
-            allowedIps?: string[] | null;
-            /**
-             * @description Publishable keys only, and required for them: the browser origins allowed; `null` = none.
-             * @example [
-             *       "https://app.example.com"
-             *     ]
-             */
-            allowedOrigins?: string[] | null;
-            /** @description Limits for this key alone, on top of the plan's; `null` = none. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
-            /**
-             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
-             * @example {
-             *       "team": "payments"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            } | null;
             /** @example production backend */
             name: string;
             /**
@@ -1275,6 +1267,32 @@ export interface components {
              * @enum {string}
              */
             environment?: "live" | "test";
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[];
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[];
+            /** @description Limits for this key alone, on top of the plan's. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
             /**
              * @description `secret` (server side, the default) or `publishable` (browser/mobile; needs allowedOrigins).
              * @example secret
@@ -1355,6 +1373,8 @@ export interface components {
             };
             /** @description The key this one replaced by rotation. */
             rotatedFromId: string | null;
+            /** @description The key's id in the system it was imported from; null for keys issued here. */
+            externalId: string | null;
         };
         ApiKeyDto: {
             /** Format: date-time */
@@ -1414,6 +1434,8 @@ export interface components {
             };
             /** @description The key this one replaced by rotation. */
             rotatedFromId: string | null;
+            /** @description The key's id in the system it was imported from; null for keys issued here. */
+            externalId: string | null;
         };
         ApiKeyPageDto: {
             data: components["schemas"]["ApiKeyDto"][];
@@ -1423,38 +1445,10 @@ export interface components {
         UpdateKeyDto: {
             /**
              * Format: date-time
-             * @description When the key stops working (ISO-8601, in the future); `null`: never. Left out (or `null`) on create, a key
-             *     made by a key that expires takes its expiry.
+             * @description When the key stops working (ISO-8601, in the future).
              * @example 2027-01-01T00:00:00.000Z
              */
             expiresAt?: string | null;
-            /**
-             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty (or `null`) = anywhere. Left out on create,
-             *     a key made by an IP-bound key takes its ranges.
-             * @example [
-             *       "10.0.0.0/8",
-             *       "2001:db8::/32"
-             *     ]
-             */
-            allowedIps?: string[] | null;
-            /**
-             * @description Publishable keys only, and required for them: the browser origins allowed; `null` = none.
-             * @example [
-             *       "https://app.example.com"
-             *     ]
-             */
-            allowedOrigins?: string[] | null;
-            /** @description Limits for this key alone, on top of the plan's; `null` = none. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
-            /**
-             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
-             * @example {
-             *       "team": "payments"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            } | null;
             /** @example production backend */
             name?: string;
             /**
@@ -1467,6 +1461,32 @@ export interface components {
              *     ]
              */
             scopes?: string[];
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[];
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[];
+            /** @description Limits for this key alone, on top of the plan's. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
         };
         RotateKeyDto: {
             /**
@@ -1478,38 +1498,10 @@ export interface components {
         CreateAdminKeyDto: {
             /**
              * Format: date-time
-             * @description When the key stops working (ISO-8601, in the future); `null`: never. Left out (or `null`) on create, a key
-             *     made by a key that expires takes its expiry.
+             * @description When the key stops working (ISO-8601, in the future).
              * @example 2027-01-01T00:00:00.000Z
              */
             expiresAt?: string | null;
-            /**
-             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty (or `null`) = anywhere. Left out on create,
-             *     a key made by an IP-bound key takes its ranges.
-             * @example [
-             *       "10.0.0.0/8",
-             *       "2001:db8::/32"
-             *     ]
-             */
-            allowedIps?: string[] | null;
-            /**
-             * @description Publishable keys only, and required for them: the browser origins allowed; `null` = none.
-             * @example [
-             *       "https://app.example.com"
-             *     ]
-             */
-            allowedOrigins?: string[] | null;
-            /** @description Limits for this key alone, on top of the plan's; `null` = none. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
-            /**
-             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
-             * @example {
-             *       "team": "payments"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            } | null;
             /** @example production backend */
             name: string;
             /**
@@ -1518,6 +1510,32 @@ export interface components {
              * @enum {string}
              */
             environment?: "live" | "test";
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[];
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[];
+            /** @description Limits for this key alone, on top of the plan's. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
             /**
              * @description Always `admin` (the default).
              * @example admin
@@ -1534,64 +1552,111 @@ export interface components {
              */
             scopes: string[];
         };
-        MeKeyDto: {
-            /** Format: date-time */
-            expiresAt: string | null;
+        ImportKeyDto: {
             /**
              * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
+             * @description When the key stops working (ISO-8601, in the future).
+             * @example 2027-01-01T00:00:00.000Z
              */
-            createdAt: string;
-            /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
-            id: string;
-            /**
-             * @example secret
-             * @enum {string}
-             */
-            kind: "secret" | "admin" | "publishable";
+            expiresAt?: string | null;
             /** @example production backend */
             name: string;
             /**
+             * @description `test` keys work like `live` ones but their usage stays out of invoices and exports.
              * @example live
              * @enum {string}
              */
-            environment: "live" | "test";
+            environment?: "live" | "test";
             /**
-             * @description The first characters of the key, to recognise it.
-             * @example tg_live_3xK9
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
              */
-            start: string;
+            allowedIps?: string[];
             /**
+             * @description Publishable keys only, and required for them: the browser origins allowed.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[];
+            /** @description Limits for this key alone, on top of the plan's. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description `secret` (server side, the default) or `publishable` (browser/mobile; needs allowedOrigins).
+             * @example secret
+             * @enum {string}
+             */
+            kind?: "secret" | "publishable";
+            /**
+             * @description Secret keys: `usage:read`, `usage:write`, `billing:read`, `keys:read`, `keys:write` (or `usage:*`, `billing:*`,
+             *     `keys:*`) and your own `resource:action` scopes, never `*`. Publishable keys: `usage:write` and your own scopes.
+             *     A consumer key creating a key grants at most its own scopes.
              * @example [
              *       "usage:read",
              *       "usage:write"
              *     ]
              */
             scopes: string[];
-            /** @example [] */
-            allowedOrigins: string[];
-            /** Format: date-time */
-            revokedAt?: string | null;
             /**
-             * Format: date-time
-             * @description Updated within a few seconds of use.
-             * @example 2026-11-22T10:00:00.000Z
+             * @description The key itself, stored as Tollgate stores every key (HMAC under KEY_HASH_SECRET). Either this or `hash`.
+             *     Keys need not be in Tollgate's format, but must be 16 to 256 printable ASCII characters.
+             * @example acme_3f9c1e7b2d4a8f60c5e1b9d7a2f4c8e0
              */
-            lastUsedAt?: string | null;
+            key?: string;
             /**
-             * @description Null for admin keys.
-             * @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             * @description The old system's hash of the key, under `algorithm`: a SHA-256 or HMAC-SHA256 digest (hex or base64), a
+             *     SHA-512 digest (hex or base64), or a bcrypt string. Either this or `key`.
+             * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
              */
-            consumerId?: string | null;
-            /** @example [] */
-            allowedIps?: string[];
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /** @example {} */
-            metadata?: {
-                [key: string]: unknown;
-            };
-            /** @description The key this one replaced by rotation. */
-            rotatedFromId?: string | null;
+            hash?: string;
+            /**
+             * @description How `hash` was made; `hmac-sha256` takes the batch's `hashSecret`. Required with `hash`.
+             * @example sha256
+             * @enum {string}
+             */
+            algorithm?: "sha256" | "sha512" | "hmac-sha256" | "bcrypt";
+            /**
+             * @description The key's first characters, shown to recognise it. Required for `bcrypt` (8 to 32 characters, unique
+             *     among bcrypt keys not yet used): a salted hash cannot be looked up, so the key is found by its start.
+             *     Derived from `key` when the plaintext is given.
+             * @example acme_3f9c
+             */
+            start?: string;
+            /**
+             * @description The key's id in the old system; unique per consumer.
+             * @example legacy-4711
+             */
+            externalId?: string;
+        };
+        ImportKeysDto: {
+            /**
+             * @description The secret the old system keyed its `hmac-sha256` hashes with; needed only by such keys.
+             * @example old-system-hmac-secret
+             */
+            hashSecret?: string;
+            /** @description 1 to 1000 keys, imported all together or not at all. */
+            keys: components["schemas"]["ImportKeyDto"][];
+        };
+        ImportedKeysDto: {
+            /**
+             * @description How many keys were imported.
+             * @example 2
+             */
+            imported: number;
+            /** @description The keys, in the order given (never their plaintext or hash). */
+            keys: components["schemas"]["ApiKeyDto"][];
         };
         RateLimitStateDto: {
             /** @example 1000 */
@@ -1623,9 +1688,8 @@ export interface components {
             metric: string;
         };
         MeDto: {
-            /** @description The key's consumer; null for a publishable key, which never sees the consumer's name, externalId or metadata. */
-            consumer: components["schemas"]["ConsumerDto"] | (never | null);
-            key: components["schemas"]["MeKeyDto"];
+            key: components["schemas"]["ApiKeyDto"];
+            consumer: components["schemas"]["ConsumerDto"];
             /** @description Every limit that applies to this key, as it stands (reading it consumes nothing). */
             rateLimits: components["schemas"]["RateLimitStateDto"][];
             /** @description The plan's quotas for the current billing period. */
@@ -2017,21 +2081,8 @@ export interface components {
              * @example 4900
              */
             baseFeeMinor?: number;
-            /** @description Limits shared by all keys of a consumer on this plan; `null` = none. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
-            /** @description Hard caps per billing period; `null` = none. */
-            quotas?: components["schemas"]["QuotaRuleDto"][] | null;
-            /** @description One price per metric, see docs/billing.md for the four models; `null` = none. */
-            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[] | null;
-            /**
-             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
-             * @example {
-             *       "public": true
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            } | null;
+            /** @description One price per metric; see docs/billing.md for the four models. */
+            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[];
             /** @example Pro */
             name: string;
             /**
@@ -2039,6 +2090,19 @@ export interface components {
              * @example USD
              */
             currency: string;
+            /** @description Limits shared by all keys of a consumer on this plan. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
+            /** @description Hard caps per billing period. */
+            quotas?: components["schemas"]["QuotaRuleDto"][];
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "public": true
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
         };
         PlanDto: {
             /**
@@ -2082,21 +2146,8 @@ export interface components {
              * @example 4900
              */
             baseFeeMinor?: number;
-            /** @description Limits shared by all keys of a consumer on this plan; `null` = none. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
-            /** @description Hard caps per billing period; `null` = none. */
-            quotas?: components["schemas"]["QuotaRuleDto"][] | null;
-            /** @description One price per metric, see docs/billing.md for the four models; `null` = none. */
-            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[] | null;
-            /**
-             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
-             * @example {
-             *       "public": true
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            } | null;
+            /** @description One price per metric; see docs/billing.md for the four models. */
+            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[];
             /** @example Pro */
             name?: string;
             /**
@@ -2104,6 +2155,19 @@ export interface components {
              * @example USD
              */
             currency?: string;
+            /** @description Limits shared by all keys of a consumer on this plan. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
+            /** @description Hard caps per billing period. */
+            quotas?: components["schemas"]["QuotaRuleDto"][];
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "public": true
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
         };
         TierBreakdownDto: {
             /** @example 5000 */
@@ -2386,8 +2450,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["KeyEventDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["KeyEventDataDto"];
         };
         KeyRotatedDataDto: {
             /** @example 3600 */
@@ -2414,8 +2479,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["KeyRotatedDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["KeyRotatedDataDto"];
         };
         KeyRevokedDataDto: {
             /**
@@ -2443,8 +2509,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["KeyRevokedDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["KeyRevokedDataDto"];
         };
         KeyExpiringDataDto: {
             /**
@@ -2472,8 +2539,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["KeyExpiringDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["KeyExpiringDataDto"];
         };
         KeyLeakedDataDto: {
             /**
@@ -2510,8 +2578,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["KeyLeakedDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["KeyLeakedDataDto"];
         };
         WebhookConsumerDto: {
             /**
@@ -2561,8 +2630,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["ConsumerEventDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["ConsumerEventDataDto"];
         };
         /** @description A consumer was suspended: all its keys are refused. */
         ConsumerSuspendedEvent: {
@@ -2581,8 +2651,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["ConsumerEventDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["ConsumerEventDataDto"];
         };
         /** @description A suspended consumer was resumed. */
         ConsumerResumedEvent: {
@@ -2601,8 +2672,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["ConsumerEventDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["ConsumerEventDataDto"];
         };
         QuotaThresholdDataDto: {
             /**
@@ -2650,8 +2722,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["QuotaThresholdDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["QuotaThresholdDataDto"];
         };
         RateLimitRuleStateDto: {
             /** @example 1000 */
@@ -2698,8 +2771,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["RateLimitExceededDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["RateLimitExceededDataDto"];
         };
         InvoiceClosedDataDto: {
             invoice: components["schemas"]["InvoiceDto"];
@@ -2721,8 +2795,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["InvoiceClosedDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["InvoiceClosedDataDto"];
         };
         DisabledEndpointDto: {
             /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
@@ -2761,8 +2836,9 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["EndpointDisabledDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["EndpointDisabledDataDto"];
         };
         WebhookTestDataDto: {
             /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
@@ -2787,19 +2863,11 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
-            data: components["schemas"]["WebhookTestDataDto"] | (never | null);
+            data: {
+                [key: string]: unknown;
+            } & components["schemas"]["WebhookTestDataDto"];
         };
         CreateWebhookEndpointDto: {
-            /**
-             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
-             * @example {
-             *       "team": "platform"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            } | null;
             /**
              * @description Where events are POSTed; must be https:// and resolve to a public address.
              * @example https://hooks.example.com/tollgate
@@ -2818,11 +2886,17 @@ export interface components {
              * @example true
              */
             enabled?: boolean;
-            /**
-             * @description `null`: none.
-             * @example Alerts to the on-call channel
-             */
+            /** @example Alerts to the on-call channel */
             description?: string | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "team": "platform"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
         };
         CreatedWebhookEndpointDto: {
             /**
@@ -2937,15 +3011,6 @@ export interface components {
         };
         UpdateWebhookEndpointDto: {
             /**
-             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
-             * @example {
-             *       "team": "platform"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            } | null;
-            /**
              * @description Where events are POSTed; must be https:// and resolve to a public address.
              * @example https://hooks.example.com/tollgate
              */
@@ -2963,11 +3028,17 @@ export interface components {
              * @example true
              */
             enabled?: boolean;
-            /**
-             * @description `null`: none.
-             * @example Alerts to the on-call channel
-             */
+            /** @example Alerts to the on-call channel */
             description?: string | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB.
+             * @example {
+             *       "team": "platform"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
         };
         /** @enum {string} */
         WebhookEventType: "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled" | "webhook.test";
@@ -3037,7 +3108,7 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description The event as it is sent (the request body); its `data` is null for a reader without the scope to read it. */
+            /** @description The event as it is sent (the request body). */
             event: components["schemas"]["KeyCreatedEvent"] | components["schemas"]["KeyRotatedEvent"] | components["schemas"]["KeyRevokedEvent"] | components["schemas"]["KeyExpiringEvent"] | components["schemas"]["KeyLeakedEvent"] | components["schemas"]["ConsumerCreatedEvent"] | components["schemas"]["ConsumerSuspendedEvent"] | components["schemas"]["ConsumerResumedEvent"] | components["schemas"]["QuotaThresholdEvent"] | components["schemas"]["RateLimitExceededEvent"] | components["schemas"]["InvoiceClosedEvent"] | components["schemas"]["WebhookEndpointDisabledEvent"] | components["schemas"]["WebhookTestEvent"];
             /** @example whd_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
@@ -3051,15 +3122,6 @@ export interface components {
             lastError: string | null;
             /** @description Every attempt, oldest first. */
             attemptLog: components["schemas"]["WebhookAttemptDto"][];
-            /**
-             * @description The ids of the resources the event is about (keys, consumer, invoice, period, endpoint), shown to every
-             *     reader, also when the event's `data` is withheld.
-             * @example [
-             *       "key_01JD5X3V8Q2mZt9aK3LpQw7Rv",
-             *       "cons_01JD5X3V8Q2mZt9aK3LpQw7Rv"
-             *     ]
-             */
-            resourceIds: string[];
         };
         WebhookDeliveryPageDto: {
             data: components["schemas"]["WebhookDeliveryDto"][];
@@ -3552,11 +3614,6 @@ export interface operations {
                 status?: "active" | "suspended";
                 planId?: string;
                 externalId?: string;
-                /**
-                 * @description Consumers whose name contains this text, ignoring case (of ASCII letters on SQLite); `%` and `_`
-                 *     match themselves.
-                 */
-                name?: string;
                 /** @description The `nextCursor` of the previous page. */
                 cursor?: string;
             };
@@ -5855,6 +5912,185 @@ export interface operations {
             };
         };
     };
+    importConsumerKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consumerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportKeysDto"];
+            };
+        };
+        responses: {
+            /** @description The imported keys, in the order given */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportedKeysDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: details name each bad entry as keys[index].field; nothing was imported */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED or KEY_REVOKED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INSUFFICIENT_PERMISSIONS, CONSUMER_SUSPENDED, IP_NOT_ALLOWED or ORIGIN_NOT_ALLOWED */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description NOT_FOUND: no such consumer */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONFLICT: a key (same hash) or externalId is already stored; nothing was imported */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body exceeds BODY_LIMIT_BYTES (a declared Content-Length is refused before the body is read) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body is not `application/json` */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED; wait Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a bug; the message holds nothing internal */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     listMyKeys: {
         parameters: {
             query?: {
@@ -6189,7 +6425,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description NOT_FOUND, also for another consumer's key and for a key of the other environment */
+            /** @description NOT_FOUND, also for another consumer's key */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -35,6 +35,8 @@ export class ApiKeyDto {
   metadata: Record<string, unknown>;
   /** The key this one replaced by rotation. @example null */
   rotatedFromId: string | null;
+  /** The key's id in the system it was imported from; null for keys issued here. @example null */
+  externalId: string | null;
   /** @example "2026-11-22T10:00:00.000Z" */
   @ApiDateTime()
   createdAt: string;
