@@ -3,7 +3,6 @@ import { ConfigService } from '@nestjs/config';
 import type { Settings } from '../config/settings';
 import { CounterStoreModule } from '../rate-limit/counter-store.module';
 import { RedisModule } from '../redis/redis.module';
-import { ApiKeyGuard } from './api-key.guard';
 import { AuthFailureLimiter } from './auth-failure.limiter';
 import { CacheInvalidationService } from './cache-invalidation.service';
 import { KeyCache } from './key-cache';
@@ -11,7 +10,6 @@ import { KeyHasher, loadOrCreateSecret } from './key-hasher';
 import { KeyVerifier } from './key-verifier.service';
 import { OriginRegistry } from './origin-registry.service';
 import { RouteAccessReader } from './route-access';
-import { ScopesGuard } from './scopes.guard';
 
 type Config = ConfigService<Settings, true>;
 
@@ -36,9 +34,7 @@ new KeyCache(config.getOrThrow('keys.cache', { infer: true })),
     OriginRegistry,
     AuthFailureLimiter,
     RouteAccessReader,
-    ApiKeyGuard,
-    ScopesGuard,
   ],
-  exports: [KeyCache, KeyHasher, KeyVerifier, CacheInvalidationService, OriginRegistry, AuthFailureLimiter, ApiKeyGuard, ScopesGuard],
+  exports: [KeyCache, KeyHasher, KeyVerifier, CacheInvalidationService, OriginRegistry, AuthFailureLimiter, RouteAccessReader],
 })
 export class AuthModule {}
