@@ -24,18 +24,35 @@ const MAX_CACHED = 1000;
 export class AuthorizeQueryParser {
   private readonly cache = new Map<string, AuthorizeQuery>();
 
-  /** `url` is the request URL; only what follows `?` is read. */
+  /**
+   * `url` is the request URL. The needs come from the query string of `/v1/keys/authorize?…`, or, where a
+   * gateway appends the client's path to a fixed prefix (Envoy's ext_authz), from a first path segment
+   * `needs;scopes=a:b,c:d;metric=m;cost=1` of `/v1/keys/authorize/needs;…/<client path>` — the client's
+   * path and query after it are never read as needs. A suffix without that segment asks for the defaults.
+   */
   parse(url: string): AuthorizeQuery {
-    const q = url.indexOf('?');
-    const search = q === -1 ? '' : url.slice(q + 1);
-    let parsed = this.cache.get(search);
+    const at = url.indexOf(AUTHORIZE_PATH);
+    const rest = at === -1 ? '' : url.slice(at + AUTHORIZE_PATH.length);
+    let source: string;
+    if (rest.startsWith('/')) {
+      if (!rest.startsWith(NEEDS_SEGMENT)) return DEFAULTS;
+      const end = rest.indexOf('/', 1);
+      // `;` separates the needs here as `&` does in a query string; URLSearchParams decodes the values.
+      source = rest.slice(NEEDS_SEGMENT.length, end === -1 ? undefined : end).split(';').join('&');
+    } else {
+      source = rest.startsWith('?') ? rest.slice(1) : '';
+    }
+    let parsed = this.cache.get(source);
     if (parsed === undefined) {
-      parsed = parseQuery(search);
-      if (this.cache.size < MAX_CACHED) this.cache.set(search, parsed);
+      parsed = parseQuery(source);
+      if (this.cache.size < MAX_CACHED) this.cache.set(source, parsed);
     }
     return parsed;
   }
 }
+
+const AUTHORIZE_PATH = '/keys/authorize';
+const NEEDS_SEGMENT = '/needs';
 
 export function parseQuery(search: string): AuthorizeQuery {
   const params = new URLSearchParams(search);
@@ -59,3 +76,5 @@ export function parseQuery(search: string): AuthorizeQuery {
   if (errors.length) throw AppException.validation(errors, 'The query string of the auth URL is not valid');
   return Object.freeze({ scopes: Object.freeze(scopes), metric, cost });
 }
+
+const DEFAULTS = parseQuery('');

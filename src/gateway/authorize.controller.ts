@@ -17,7 +17,14 @@ function refusal(status: number, codes: ErrorCode[], description: string, header
   return ApiResponse({
     status,
     description,
-    headers: { 'X-Request-Id': ref('X-Request-Id'), ...headers } as never,
+    headers: {
+      'X-Request-Id': ref('X-Request-Id'),
+      'X-Tollgate-Error': {
+        description: "The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx).",
+        schema: { type: 'string' },
+      },
+      ...headers,
+    } as never,
     content: {
       'application/json': {
         schema: { $ref: getSchemaPath(ErrorResponseDto) },
@@ -106,9 +113,19 @@ export class AuthorizeController {
     return this.authorizer.authorize(request, reply);
   }
 
+  /** `/v1/keys/authorize/needs;scopes=…/<client path>`: gateways that append the client's path (Envoy). */
+  @Get('authorize/*')
+  @Public()
+  @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
+  @HttpCode(200)
+  @ApiExcludeEndpoint()
+  authorizeGetWithPath(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> | void {
+    return this.authorizer.authorize(request, reply);
+  }
+
   // One route per method, each with the gateway hook (Fastify's all() takes no route config), described
   // once above. Fastify answers HEAD with GET's route.
-  @Post('authorize')
+  @Post(['authorize', 'authorize/*'])
   @Public()
   @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
   @HttpCode(200)
@@ -117,7 +134,7 @@ export class AuthorizeController {
     return this.authorizer.authorize(request, reply);
   }
 
-  @Put('authorize')
+  @Put(['authorize', 'authorize/*'])
   @Public()
   @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
   @HttpCode(200)
@@ -126,7 +143,7 @@ export class AuthorizeController {
     return this.authorizer.authorize(request, reply);
   }
 
-  @Patch('authorize')
+  @Patch(['authorize', 'authorize/*'])
   @Public()
   @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
   @HttpCode(200)
@@ -135,7 +152,7 @@ export class AuthorizeController {
     return this.authorizer.authorize(request, reply);
   }
 
-  @Delete('authorize')
+  @Delete(['authorize', 'authorize/*'])
   @Public()
   @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
   @HttpCode(200)
@@ -144,7 +161,7 @@ export class AuthorizeController {
     return this.authorizer.authorize(request, reply);
   }
 
-  @Options('authorize')
+  @Options(['authorize', 'authorize/*'])
   @Public()
   @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
   @HttpCode(200)

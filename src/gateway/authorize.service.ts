@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Admission, CONSUMER_KINDS } from '../admission/admission.service';
 import { normalizeIp } from '../auth/ip-matcher';
+import { AppException } from '../common/app.exception';
+import { errorBody } from '../common/all-exceptions.filter';
 import { MetricsService } from '../metrics/metrics.service';
 import { AuthorizeQueryParser } from './authorize-query';
 
@@ -42,8 +44,10 @@ export class AuthorizeService {
         }
         if (v.limits) this.admission.setLimitHeaders(reply, v.limits);
         if (v.refusal) {
-          if (v.unauthenticated) return this.admission.refuseAuthentication(v.refusal.code, ip, v.refusal.message);
-          throw v.refusal;
+          if (!v.unauthenticated) throw withBodyInHeader(v.refusal, request);
+          return this.admission.refuseAuthentication(v.refusal.code, ip, v.refusal.message).catch((err: unknown) => {
+            throw err instanceof AppException ? withBodyInHeader(err, request) : err;
+          });
         }
         reply
           .header('x-tollgate-key-id', key!.id)
@@ -52,4 +56,23 @@ export class AuthorizeService {
           .header('x-tollgate-scopes', key!.scopes.join(','));
       });
   }
+}
+
+/** The header that carries a refusal's body, for gateways that drop the body of an auth answer (nginx). */
+export const ERROR_HEADER = 'x-tollgate-error';
+
+/**
+ * The refusal with its body also in X-Tollgate-Error: nginx's auth_request keeps an auth answer's headers
+ * but not its body, and its documented config answers the client with this header's JSON (docs/gateways.md).
+ */
+function withBodyInHeader(ex: AppException, request: FastifyRequest): AppException {
+  return new AppException(ex.code, ex.message, {
+    ...ex.extra,
+    headers: { ...ex.extra.headers, [ERROR_HEADER]: asciiJson(errorBody(ex, request.id)) },
+  });
+}
+
+/** JSON with every character outside printable ASCII escaped: a header value must be plain bytes. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

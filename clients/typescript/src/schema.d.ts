@@ -7379,6 +7379,8 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7389,6 +7391,8 @@ export interface operations {
             401: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7404,6 +7408,8 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7420,6 +7426,8 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7435,6 +7443,8 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7451,6 +7461,8 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
                     [name: string]: unknown;
                 };
                 content: {
