@@ -16,6 +16,15 @@ module.exports = {
       testEnvironment: 'node',
       rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      // Real gateways in front of the server: their own run (`npm run test:gateways`), with the gateways installed.
+      testPathIgnorePatterns: ['<rootDir>/test/gateways/'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
+      displayName: 'gateways',
+      testEnvironment: 'node',
+      rootDir: '.',
+      testMatch: ['<rootDir>/test/gateways/**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
   ],

@@ -44,9 +44,9 @@ async function interleaved(ctx, scenarios) {
   const out = scenarios.map(() => ({ slices: [], guards: [] }));
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < scenarios.length; i++) {
-      const { server, path, keys, timed, method, body } = scenarios[i];
+      const { server, path, keys, timed, method, body, headers } = scenarios[i];
       if (timed) await server.request('POST', '/v1/bench/guard-timings/reset');
-      out[i].slices.push(await ctx.load({ server, path, keys, method, body, duration: seconds }));
+      out[i].slices.push(await ctx.load({ server, path, keys, method, body, headers, duration: seconds }));
       if (timed) out[i].guards.push(await guardTimings(server));
     }
   }
@@ -180,12 +180,17 @@ exports.run = async function run(ctx) {
     const verifyBody = { key: keys[0] };
     await ctx.load({ server, path: '/v1/keys/verify', method: 'POST', body: verifyBody, keys: [gateway.body.key], duration: 1 });
 
-    log(`http: (a) bare, (b) 1000 keys, (c) hot key, (v) verify and (f) the floor's two, interleaved in ${ROUNDS} rounds`);
-    const [bare, spread, hot, verify, refBare, refChecked] = await interleaved(ctx, [
+    // Forward auth: the hot key in the client's header, the gateway's key in its own, no body.
+    const authorize = { server, path: '/v1/keys/authorize?cost=1', keys: [keys[0]], headers: { 'x-tollgate-gateway-key': gateway.body.key } };
+    await ctx.load({ ...authorize, duration: 1 });
+
+    log(`http: (a) bare, (b) 1000 keys, (c) hot key, (v) verify, (g) forward auth and (f) the floor's two, interleaved in ${ROUNDS} rounds`);
+    const [bare, spread, hot, verify, forward, refBare, refChecked] = await interleaved(ctx, [
       { server, path: '/v1/ping' },
       { server, path: '/v1/me/ping', keys },
       { server, path: '/v1/me/ping', keys: [keys[0]] },
       { server, path: '/v1/keys/verify', method: 'POST', body: verifyBody, keys: [gateway.body.key] },
+      authorize,
       { server: reference, path: '/v1/ping' },
       { server: reference, path: '/v1/me/ping', keys },
     ]);
@@ -198,6 +203,8 @@ exports.run = async function run(ctx) {
       addedRow('(c) − (a) guard chain + limits + metering, one hot key', hot, bare, 15),
       addedRow('(b) − (a) the same, 1000 keys in turn', spread, bare, 20),
       addedRow('(v) − (a) verify, hot key', verify, bare, 25),
+      throughputRow('(g) GET /v1/keys/authorize (forward auth), hot key', forward),
+      addedRow('(g) − (a) forward auth, hot key', forward, bare, 25),
       throughputRow('(f) reference: bare GET /v1/ping on plain Fastify', refBare),
       throughputRow('(f) reference: key + 2 limits + headers, hand-written', refChecked),
       { scenario: '(f) − bare: the floor, the same checks hand-written', value: floor, unit: 'µs/req added' },

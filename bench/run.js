@@ -198,9 +198,9 @@ async function seedKeys(server, { consumers, keysPerConsumer, consumer = {}, key
  * Returns throughput (mean requests/s), client-side latency, the count of non-2xx answers, and the
  * server's CPU time per request (µs, from /proc; it does not depend on how fast the client is).
  */
-async function load({ server, path, keys, duration, connections, method = 'GET', body }) {
+async function load({ server, path, keys, duration, connections, method = 'GET', body, headers }) {
   const extra = body === undefined ? {} : { body: JSON.stringify(body) };
-  const contentType = body === undefined ? {} : { 'content-type': 'application/json' };
+  const contentType = { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers };
   const requests =
     keys && keys.length
       ? keys.map((k) => ({ method, path, headers: { 'x-api-key': k, ...contentType }, ...extra }))

@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { installAuthentication } from './admission/authentication.hook';
 import { AppModule } from './app.module';
 import { OriginRegistry } from './auth/origin-registry.service';
 import { AppException } from './common/app.exception';
@@ -108,6 +109,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       reply.header('access-control-expose-headers', 'x-request-id, ratelimit, ratelimit-policy, retry-after');
     }
   });
+  // Then, per route that needs a key: authentication, before the body is read.
+  installAuthentication(app);
   // On shutdown, requests in flight finish but their keep-alive connections end with them: otherwise
   // server.close() waits for clients to hang up (up to the keep-alive timeout), and what runs after it
   // (the last usage flush) is cut off by the orchestrator's kill.

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AdmissionModule } from './admission/admission.module';
 import { AuditModule } from './audit/audit.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AuthModule } from './auth/auth.module';
@@ -11,6 +12,7 @@ import { configModuleOptions } from './config/settings';
 import { ConsumersModule } from './consumers/consumers.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { DatabaseModule } from './database/database.module';
+import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
 import { MeModule } from './me/me.module';
@@ -42,6 +44,8 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     KeysModule,
     MeModule,
     VerifyModule,
+    AdmissionModule,
+    GatewayModule,
     UsageModule,
     KeyOutcomesModule,
     StatsModule,

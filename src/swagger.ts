@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { HeaderObject, ReferenceObject, ResponseObject } from '@nestjs/swagger';
 import { AuditChainBreakDto } from './audit/dto/audit-verification.dto';
-import { BEARER_SCHEME, SECURITY_SCHEME } from './auth/decorators';
+import { BEARER_SCHEME, GATEWAY_SCHEME, SECURITY_SCHEME } from './auth/decorators';
 import { PlanSnapshotDto } from './billing/dto/billing-period.dto';
 import { ErrorCode } from './common/error-code';
 import { downloadUrlPlugin, protectDocsPage, sessionAuthorizationPlugin } from './docs-page';
@@ -112,7 +112,8 @@ export function buildOpenApiDocument(app: INestApplication, apiKeyHeader = proce
     .setLicense('UNLICENSED', 'https://choosealicense.com/no-permission/')
     .addServer('/', 'This Tollgate instance: the host that serves this document')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key.' }, SECURITY_SCHEME)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The same API key, as `Authorization: Bearer <key>`.' }, BEARER_SCHEME);
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The same API key, as `Authorization: Bearer <key>`.' }, BEARER_SCHEME)
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Tollgate-Gateway-Key', description: "Forward auth only: the gateway's own admin key (`keys:verify`)." }, GATEWAY_SCHEME);
   if (apiKeyHeader) {
     builder.addApiKey({ type: 'apiKey', in: 'header', name: apiKeyHeader, description: 'The same API key, in the header this instance is configured with (API_KEY_HEADER).' }, CUSTOM_HEADER_SCHEME);
   }
@@ -142,7 +143,7 @@ export function buildOpenApiDocument(app: INestApplication, apiKeyHeader = proce
         op.security ??= [];
         continue;
       }
-      if (apiKeyHeader && op.security?.length) op.security.push({ [CUSTOM_HEADER_SCHEME]: [] });
+      if (apiKeyHeader && op.security?.some((s) => SECURITY_SCHEME in s)) op.security.push({ [CUSTOM_HEADER_SCHEME]: [] });
       const needs = scopes.length ? scopes.map((s) => `\`${s}\``).join(', ') : 'none beyond a valid key';
       const who = kinds ? ` Key kinds: ${kinds.map((k) => `\`${k}\``).join(', ')}.` : '';
       op.description = [op.description, `**Required scopes:** ${needs}.${who}`].filter(Boolean).join('\n\n');

@@ -7,6 +7,8 @@ import { ROOT, TestServer } from './support/server';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 /** The only operations anyone may call without a key. */
 const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /metrics', 'GET /v1/ping'];
+/** Forward auth: authenticated by the gateway's own key (its own scheme), answered with an empty 200. */
+const GATEWAY = 'GET /v1/keys/authorize';
 const SCOPE = /^(\*|[a-z][a-z0-9_.-]{0,39}:(\*|[a-z][a-z0-9_.-]{0,39}))$/;
 const ERROR_REF = '#/components/schemas/ErrorResponseDto';
 
@@ -88,7 +90,7 @@ function conventionProblems(doc: Doc): string[] {
     const ok = responses.filter(([code]) => code.startsWith('2'));
     if (ok.length === 0) problems.push(`${name}: no 2xx response`);
     for (const [code, res] of ok) {
-      if (code === '204') continue;
+      if (code === '204' || name === GATEWAY) continue;
       const content: Record<string, any> = res.content ?? {};
       // JSON for most; text for /metrics; exports may offer CSV or NDJSON beside JSON.
       if (name === 'GET /metrics' ? !content['text/plain']?.schema : !Object.values(content).some((c) => c.schema)) {
@@ -109,8 +111,12 @@ function conventionProblems(doc: Doc): string[] {
     }
     if (!Array.isArray(scopes)) problems.push(`${name}: neither public nor x-required-scopes`);
     else if (!scopes.every((s: unknown) => typeof s === 'string' && SCOPE.test(s))) problems.push(`${name}: malformed x-required-scopes`);
-    if (!(op.security ?? []).some((s: Record<string, unknown>) => 'api-key' in s)) problems.push(`${name}: no api-key security requirement`);
-    if (!(op.security ?? []).some((s: Record<string, unknown>) => 'bearer' in s)) problems.push(`${name}: no bearer security requirement`);
+    if (name === GATEWAY) {
+      if (!(op.security ?? []).some((s: Record<string, unknown>) => 'gateway-key' in s)) problems.push(`${name}: no gateway-key security requirement`);
+    } else {
+      if (!(op.security ?? []).some((s: Record<string, unknown>) => 'api-key' in s)) problems.push(`${name}: no api-key security requirement`);
+      if (!(op.security ?? []).some((s: Record<string, unknown>) => 'bearer' in s)) problems.push(`${name}: no bearer security requirement`);
+    }
     if (!Array.isArray(op['x-key-kinds']) || op['x-key-kinds'].length === 0) problems.push(`${name}: no x-key-kinds`);
     for (const code of ['401', '403']) if (!op.responses?.[code]) problems.push(`${name}: no ${code} response`);
     if (!/Required scopes/.test(op.description ?? '')) problems.push(`${name}: the description does not state the required scopes`);
@@ -164,6 +170,7 @@ describe('OpenAPI document', () => {
     for (const { name, path, method } of operationsOf(doc)) {
       const r = await server.request(method.toUpperCase(), path.replace(/\{\w+\}/g, 'x_1'), { body: ['get', 'delete'].includes(method) ? undefined : {} });
       if (PUBLIC.includes(name)) expect({ name, status: r.status }).toEqual({ name, status: 200 });
+      else if (name === GATEWAY) expect({ name, status: r.status, error: r.body?.error }).toEqual({ name, status: 500, error: 'GATEWAY_KEY_INVALID' });
       else expect({ name, status: r.status, error: r.body?.error }).toEqual({ name, status: 401, error: 'MISSING_API_KEY' });
     }
   });

@@ -3,7 +3,6 @@ import { ConfigService } from '@nestjs/config';
 import type { Settings } from '../config/settings';
 import { CounterStoreModule } from '../rate-limit/counter-store.module';
 import { RedisModule } from '../redis/redis.module';
-import { ApiKeyGuard } from './api-key.guard';
 import { AuthFailureLimiter } from './auth-failure.limiter';
 import { CacheInvalidationService } from './cache-invalidation.service';
 import { KeyCache } from './key-cache';
@@ -12,7 +11,6 @@ import { KeyVerifier } from './key-verifier.service';
 import { LegacyKeys } from './legacy-keys.service';
 import { OriginRegistry } from './origin-registry.service';
 import { RouteAccessReader } from './route-access';
-import { ScopesGuard } from './scopes.guard';
 
 type Config = ConfigService<Settings, true>;
 
@@ -38,9 +36,7 @@ new KeyCache(config.getOrThrow('keys.cache', { infer: true })),
     OriginRegistry,
     AuthFailureLimiter,
     RouteAccessReader,
-    ApiKeyGuard,
-    ScopesGuard,
   ],
-  exports: [KeyCache, KeyHasher, KeyVerifier, CacheInvalidationService, OriginRegistry, AuthFailureLimiter, ApiKeyGuard, ScopesGuard],
+  exports: [KeyCache, KeyHasher, KeyVerifier, CacheInvalidationService, OriginRegistry, AuthFailureLimiter, RouteAccessReader],
 })
 export class AuthModule {}

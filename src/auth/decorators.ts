@@ -12,6 +12,8 @@ export const KEY_KINDS = 'tollgate:kinds';
 export const SECURITY_SCHEME = 'api-key';
 /** The same key as `Authorization: Bearer <key>`. */
 export const BEARER_SCHEME = 'bearer';
+/** A gateway's own admin key on /v1/keys/authorize, in `X-Tollgate-Gateway-Key`. */
+export const GATEWAY_SCHEME = 'gateway-key';
 
 /**
  * Opts a route out of key authentication. Everything else is denied unless it declares its scopes. Its

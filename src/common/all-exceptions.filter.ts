@@ -83,23 +83,22 @@ function bodyError(code: string, err: Error): AppException {
   }
 }
 
+/** The error shape of an exception, as the response body carries it. */
+export function errorBody(ex: AppException, requestId: string): Record<string, unknown> {
+  const body: Record<string, unknown> = { error: ex.code, message: ex.message, statusCode: ERROR_STATUS[ex.code], requestId };
+  if (ex.extra.retryAfter !== undefined) body.retryAfter = ex.extra.retryAfter;
+  if (ex.extra.details) body.details = ex.extra.details;
+  return body;
+}
+
 export function renderError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const ex = toAppException(err);
   // Read by the per-key outcome counter (a rate limit and a quota both answer 429).
   request.errorCode = ex.code;
   if (ex.code === ErrorCode.INTERNAL_ERROR) request.log.error({ err: describeError(err) }, 'unhandled error');
   else if (ex.code === ErrorCode.SERVICE_UNAVAILABLE) request.log.warn({ err: (err as Error)?.message }, 'dependency unavailable');
-  const body: Record<string, unknown> = {
-    error: ex.code,
-    message: ex.message,
-    statusCode: ERROR_STATUS[ex.code],
-    requestId: request.id,
-  };
-  if (ex.extra.retryAfter !== undefined) {
-    body.retryAfter = ex.extra.retryAfter;
-    reply.header('Retry-After', String(ex.extra.retryAfter));
-  }
-  if (ex.extra.details) body.details = ex.extra.details;
+  const body = errorBody(ex, request.id);
+  if (ex.extra.retryAfter !== undefined) reply.header('Retry-After', String(ex.extra.retryAfter));
   if (ex.extra.headers) for (const [k, v] of Object.entries(ex.extra.headers)) reply.header(k, v);
   // A key found gone after the limiter admitted it (its consumer deleted meanwhile) is answered like an
   // unknown key: a 401 describes no limits, as the document says.

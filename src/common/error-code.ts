@@ -18,6 +18,8 @@ export enum ErrorCode {
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_ERROR = 'INTERNAL_ERROR',
+  /** Forward auth: the gateway's own key (X-Tollgate-Gateway-Key) is missing or not an admin key with keys:verify. */
+  GATEWAY_KEY_INVALID = 'GATEWAY_KEY_INVALID',
 }
 
 export const ERROR_STATUS: Record<ErrorCode, number> = {
@@ -39,6 +41,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
+  GATEWAY_KEY_INVALID: 500,
 };
 
 export const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
@@ -60,4 +63,5 @@ export const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   UNSUPPORTED_MEDIA_TYPE: 'The request body must be JSON, sent with Content-Type: application/json',
   SERVICE_UNAVAILABLE: 'The service is temporarily unavailable, please retry',
   INTERNAL_ERROR: 'An internal error occurred',
+  GATEWAY_KEY_INVALID: 'The gateway in front of this API is misconfigured',
 };

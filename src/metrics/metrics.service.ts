@@ -97,7 +97,7 @@ export class MetricsService {
   private readonly httpChildren = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
   private readonly verificationTallies = new Tallies(this.verifications);
   /** Per source, per result code: no string is built to count a verification. */
-  private readonly verificationsBySource = { guard: new Map<string, Tally>(), verify: new Map<string, Tally>() };
+  private readonly verificationsBySource = { guard: new Map<string, Tally>(), verify: new Map<string, Tally>(), authorize: new Map<string, Tally>() };
 
   /** Counts one answered request and its latency, labelled by route template (never the raw URL). */
   observeHttp(route: string, method: string, status: number, seconds: number): void {
@@ -113,7 +113,7 @@ export class MetricsService {
   }
 
   /** Counts one key verification by result code, from the guard or from POST /v1/keys/verify. */
-  countVerification(code: string, source: 'guard' | 'verify'): void {
+  countVerification(code: string, source: 'guard' | 'verify' | 'authorize'): void {
     const bySource = this.verificationsBySource[source];
     let tally = bySource.get(code);
     if (tally === undefined) bySource.set(code, (tally = this.verificationTallies.of(code, source)));

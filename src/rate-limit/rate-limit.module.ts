@@ -4,7 +4,6 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import type { Settings } from '../config/settings';
 import { CounterStoreModule } from './counter-store.module';
 import { QuotaUsageReader } from './quota/quota-usage.reader';
-import { QuotaGuard } from './quota/quota.guard';
 import { QuotaService } from './quota/quota.service';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RateLimitService } from './rate-limit.service';
@@ -35,7 +34,7 @@ import { COUNTER_STORE, type CounterStore } from './storage';
       }),
     }),
   ],
-  providers: [RateLimitService, RateLimitGuard, QuotaUsageReader, QuotaService, QuotaGuard],
-  exports: [RateLimitService, RateLimitGuard, QuotaService, QuotaGuard],
+  providers: [RateLimitService, RateLimitGuard, QuotaUsageReader, QuotaService],
+  exports: [RateLimitService, RateLimitGuard, QuotaService],
 })
 export class RateLimitModule {}

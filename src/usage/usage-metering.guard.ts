@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { REQUESTS_METRIC, UsageRecorder } from './usage-recorder.service';
+import { Admission } from '../admission/admission.service';
+import { REQUESTS_METRIC } from './usage-recorder.service';
 
 /**
  * The last global guard: it admits everything and counts 1 `requests` for every authenticated request
@@ -11,17 +12,17 @@ import { REQUESTS_METRIC, UsageRecorder } from './usage-recorder.service';
  * A guard rather than an interceptor because Nest wraps each interceptor call in AsyncResource.bind and
  * an RxJS pipeline, which cost more per request than the rest of the metering put together.
  * @Public routes carry no key and are not counted. Admin keys only get their lastUsedAt updated, so an
- * upstream's verify calls are not metered for the admin key (the verified key is, by VerifyService).
+ * upstream's verify calls are not metered for the admin key (the verified key is, by the admission step).
  */
 @Injectable()
 export class UsageMeteringGuard implements CanActivate {
-  constructor(private readonly recorder: UsageRecorder) {}
+  constructor(private readonly admission: Admission) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.getArgByIndex<FastifyRequest>(0);
     const auth = request.auth;
     if (auth) {
-      this.recorder.record(auth.key, REQUESTS_METRIC, 1);
+      this.admission.meter(auth.key, REQUESTS_METRIC, 1);
       // Counted here, so never again as a refusal (a handler may still answer 403).
       request.admitted = true;
     }

@@ -4,7 +4,6 @@ import { AdminUsageController } from './admin-usage.controller';
 import { MeUsageController } from './me-usage.controller';
 import { UsageEventsController } from './usage-events.controller';
 import { UsageEventsService } from './usage-events.service';
-import { UsageMeteringGuard } from './usage-metering.guard';
 import { UsageQueryService } from './usage-query.service';
 import { UsageRecorder } from './usage-recorder.service';
 import { UsageRetentionService } from './usage-retention.service';
@@ -17,7 +16,7 @@ import { UsageSink } from './usage-sink.service';
 @Module({
   imports: [RateLimitModule],
   controllers: [UsageEventsController, MeUsageController, AdminUsageController],
-  providers: [UsageRecorder, UsageSink, UsageEventsService, UsageQueryService, UsageRetentionService, UsageMeteringGuard],
-  exports: [UsageRecorder, UsageQueryService, UsageMeteringGuard],
+  providers: [UsageRecorder, UsageSink, UsageEventsService, UsageQueryService, UsageRetentionService],
+  exports: [UsageRecorder, UsageQueryService],
 })
 export class UsageModule {}

@@ -1,9 +1,7 @@
 import { Module } from '@nestjs/common';
-import { RateLimitModule } from '../rate-limit/rate-limit.module';
-import { KeyOutcomesModule } from '../usage/outcomes/key-outcomes.module';
-import { UsageModule } from '../usage/usage.module';
+import { AdmissionModule } from '../admission/admission.module';
 import { VerifyController } from './verify.controller';
 import { VerifyService } from './verify.service';
 
-@Module({ imports: [UsageModule, RateLimitModule, KeyOutcomesModule], controllers: [VerifyController], providers: [VerifyService] })
+@Module({ imports: [AdmissionModule], controllers: [VerifyController], providers: [VerifyService] })
 export class VerifyModule {}

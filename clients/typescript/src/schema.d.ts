@@ -546,6 +546,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/keys/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Forward auth: may the client behind a gateway make this call?
+         * @description For gateways (nginx `auth_request`, Caddy `forward_auth`, Envoy `ext_authz`, HAProxy, Traefik ForwardAuth); any HTTP method answers the same, and the body is never read.
+         *
+         *     The gateway authenticates with its own admin key (`keys:verify`) in `X-Tollgate-Gateway-Key`; the client's key is read from the headers the client sent, as on a direct call (`X-API-Key`, `Authorization: Bearer`, `API_KEY_HEADER`).
+         *
+         *     The route's needs come from the query string of the auth URL. The client's address is taken from `X-Forwarded-For` under `TRUST_PROXY` (the gateway is a trusted proxy).
+         *
+         *     Allowed: 200 with an empty body and the key's headers for the gateway to pass upstream, and the rate-limit headers for the client. Refused: exactly the status, error body, `Retry-After` and rate-limit headers a direct call with that key would get. The verdict counts like a direct call: limits, quota and `cost` of `metric`.
+         *
+         *     A missing or wrong gateway key is a misconfiguration: 500 `GATEWAY_KEY_INVALID`, logged at error level.
+         *
+         *     **Required scopes:** `keys:verify`. Key kinds: `admin`.
+         */
+        get: operations["authorizeRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/stats": {
         parameters: {
             query?: never;
@@ -1337,7 +1367,7 @@ export interface components {
              * @example secret
              * @enum {string}
              */
-            kind: "secret" | "admin" | "publishable";
+            kind: "admin" | "secret" | "publishable";
             /**
              * @description Null for admin keys.
              * @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv
@@ -1398,7 +1428,7 @@ export interface components {
              * @example secret
              * @enum {string}
              */
-            kind: "secret" | "admin" | "publishable";
+            kind: "admin" | "secret" | "publishable";
             /**
              * @description Null for admin keys.
              * @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv
@@ -1736,6 +1766,18 @@ export interface components {
              * @enum {string}
              */
             code: "VALID" | "MISSING_API_KEY" | "INVALID_API_KEY" | "KEY_EXPIRED" | "KEY_REVOKED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED" | "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "PERIOD_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+            /**
+             * @description The key's kind; null when the key is unknown. An admin key is never valid here.
+             * @example secret
+             * @enum {string|null}
+             */
+            kind: "admin" | "secret" | "publishable" | null;
+            /**
+             * @description `test` keys are unbilled test traffic, `live` keys real traffic; null when the key is unknown.
+             * @example live
+             * @enum {string|null}
+             */
+            environment: "live" | "test" | null;
             /** Format: date-time */
             expiresAt: string | null;
             /** @description The quota of the metered metric, when the plan has one; null otherwise. */
@@ -1985,7 +2027,7 @@ export interface components {
              * @example secret
              * @enum {string}
              */
-            kind: "secret" | "admin" | "publishable";
+            kind: "admin" | "secret" | "publishable";
             /** @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             consumerId: string | null;
             /** @example production backend */
@@ -2267,7 +2309,7 @@ export interface components {
              * @example closed
              * @enum {string}
              */
-            status: "open" | "closed";
+            status: "closed" | "open";
             lines: components["schemas"]["InvoiceLineDto"][];
         };
         BillingPeriodDto: {
@@ -2301,7 +2343,7 @@ export interface components {
              * @example open
              * @enum {string}
              */
-            status: "open" | "closed";
+            status: "closed" | "open";
             /** @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             planId: string | null;
             /** @description The invoice of a closed period, or the live estimate of an open one (`id` null, `status` open). */
@@ -2358,7 +2400,7 @@ export interface components {
              * @example closed
              * @enum {string}
              */
-            status: "open" | "closed";
+            status: "closed" | "open";
         };
         InvoicePageDto: {
             data: components["schemas"]["InvoiceDto"][];
@@ -3173,7 +3215,7 @@ export interface components {
              * @example RATE_LIMIT_EXCEEDED
              * @enum {string}
              */
-            error: "MISSING_API_KEY" | "INVALID_API_KEY" | "KEY_EXPIRED" | "KEY_REVOKED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED" | "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "PERIOD_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+            error: "MISSING_API_KEY" | "INVALID_API_KEY" | "KEY_EXPIRED" | "KEY_REVOKED" | "CONSUMER_SUSPENDED" | "IP_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "INSUFFICIENT_PERMISSIONS" | "RATE_LIMIT_EXCEEDED" | "QUOTA_EXCEEDED" | "VALIDATION_FAILED" | "NOT_FOUND" | "CONFLICT" | "PERIOD_CLOSED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR" | "GATEWAY_KEY_INVALID";
             /**
              * @description Human-readable explanation.
              * @example Too many requests, please try again later
@@ -7587,6 +7629,151 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    authorizeRequest: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated scopes the key must all hold. */
+                scopes?: string;
+                /** @description The metric metered for an allowed call (default `requests`). */
+                metric?: string;
+                /** @description Units of `metric` (default 1); 0 checks without counting limits, quota or usage. */
+                cost?: number;
+            };
+            header?: {
+                /** @description The client's key, as the client sent it (or `Authorization: Bearer`). */
+                "X-API-Key"?: string;
+                /** @description The method of the client's request (nginx); `X-Forwarded-Method` (Caddy, Traefik) also works. */
+                "X-Original-Method"?: string;
+                /** @description The URI of the client's request (nginx); `X-Forwarded-Uri` (Caddy, Traefik) also works. */
+                "X-Original-URI"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Allowed: an empty body; pass the X-Tollgate-* headers upstream and the rate-limit headers back to the client */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The client's key. */
+                    "X-Tollgate-Key-Id": string;
+                    /** @description Its consumer. */
+                    "X-Tollgate-Consumer-Id": string;
+                    /** @description `live`, or `test` for unbilled test traffic. */
+                    "X-Tollgate-Environment": "live" | "test";
+                    /** @description The key's scopes, comma-separated. */
+                    "X-Tollgate-Scopes": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED: the query string of the auth URL is not valid */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The client's key is missing, not valid, expired or revoked */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The client's key may not make this call (an admin key never may) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description A rate limit or the quota of the client's key; wait Retry-After seconds */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description GATEWAY_KEY_INVALID: the gateway's own key is missing or wrong (or INTERNAL_ERROR, a bug) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable, retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description The error body again, as one line of JSON: for gateways that keep an auth answer's headers but drop its body (nginx). */
+                    "X-Tollgate-Error"?: string;
                     [name: string]: unknown;
                 };
                 content: {

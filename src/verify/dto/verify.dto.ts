@@ -1,5 +1,7 @@
 import { ArrayMaxSize, IsArray, IsInt, IsIP, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
+import type { KeyEnvironment } from '../../auth/key-format';
+import type { KeyKind } from '../../auth/scopes';
 import { ErrorCode } from '../../common/error-code';
 import { ApiDateTime, ApiInt, nullableRef, OrNull } from '../../common/api-schema';
 
@@ -73,8 +75,8 @@ export class QuotaStateDto {
 }
 
 /** `VALID`, or the error code a direct call with the key would get. */
-export const VERIFY_CODES = ['VALID', ...Object.values(ErrorCode)] as const;
-export type VerifyCode = (typeof VERIFY_CODES)[number];
+export const VERIFY_CODES = ['VALID', ...Object.values(ErrorCode).filter((c) => c !== ErrorCode.GATEWAY_KEY_INVALID)] as const;
+export type VerifyCode = 'VALID' | ErrorCode;
 
 export class VerifyKeyResponseDto {
   /** @example true */
@@ -86,6 +88,12 @@ export class VerifyKeyResponseDto {
   keyId: string | null;
   /** @example "cons_01JD5X3V8Q2mZt9aK3LpQw7Rv" */
   consumerId: string | null;
+  /** The key's kind; null when the key is unknown. An admin key is never valid here. @example "secret" */
+  @ApiProperty({ type: 'string', enum: ['admin', 'secret', 'publishable', null], nullable: true })
+  kind: KeyKind | null;
+  /** `test` keys are unbilled test traffic, `live` keys real traffic; null when the key is unknown. @example "live" */
+  @ApiProperty({ type: 'string', enum: ['live', 'test', null], nullable: true })
+  environment: KeyEnvironment | null;
   /** @example ["orders:read","usage:write"] */
   scopes: string[];
   /** @example null */
