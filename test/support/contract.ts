@@ -64,7 +64,7 @@ export function useContractDocument(definition: object): void {
 
 function backend(): Promise<Contract> {
   api ??= (async () => {
-    const definition = (document ? structuredClone(document) : JSON.parse(readFileSync(DOC_PATH, 'utf8'))) as Record<string, any>;
+    const definition = document ? (structuredClone(document) as any) : JSON.parse(readFileSync(DOC_PATH, 'utf8'));
     for (const schema of Object.values(definition.components?.schemas ?? {})) closeObjects(schema);
     const b = new OpenAPIBackend({
       definition,
