@@ -120,6 +120,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
   const extraHeader = options.header?.toLowerCase();
   let unreachable = 0;
+  let closing: Promise<void> | undefined;
 
   async function call(body: Record<string, unknown>): Promise<{ verdict: Verdict; requestId: string }> {
     let res;
@@ -203,7 +204,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
 
     close() {
-      return pool.close();
+      // Idempotent: frameworks' shutdown hooks may close it more than once.
+      return (closing ??= pool.close());
     },
   };
 }
