@@ -8,7 +8,8 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       rootDir: '.',
-      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+      // The SDK's specs (clients/typescript) run with the server's.
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/clients/typescript/src/**/*.spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
     {

@@ -12,6 +12,7 @@ import { configModuleOptions } from './config/settings';
 import { ConsumersModule } from './consumers/consumers.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { DatabaseModule } from './database/database.module';
+import { extraModules } from './extra-modules';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { KeysModule } from './keys/keys.module';
@@ -26,6 +27,7 @@ import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { UsageMeteringGuard } from './usage/usage-metering.guard';
 import { KeyOutcomesModule } from './usage/outcomes/key-outcomes.module';
+import { MeteringModule } from './usage/metering/metering.module';
 import { UsageModule } from './usage/usage.module';
 import { StatsModule } from './stats/stats.module';
 import { VerifyModule } from './verify/verify.module';
@@ -56,6 +58,9 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     BillingModule,
     DashboardModule,
     WebhooksModule,
+    MeteringModule,
+    // A team's own modules, mounted into the built server (docs/your-modules.md).
+    ...extraModules(),
   ],
   providers: [
     // Global guards run in the order registered: who is calling, may they, how often, how much.

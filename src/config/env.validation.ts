@@ -89,6 +89,12 @@ export class EnvironmentVariables {
   REDIS_URL?: string;
   @IsString() REDIS_PREFIX: string = 'tollgate:';
 
+  /** Compiled modules of your own to mount beside Tollgate's (docs/your-modules.md). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  TOLLGATE_MODULES?: string;
+
   @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(16) KEY_HASH_SECRET?: string;
   @Matches(/^[a-z][a-z0-9]{0,15}$/, { message: 'KEY_PREFIX must be 1-16 lowercase letters or digits, starting with a letter' })
   KEY_PREFIX: string = 'tg';

@@ -46,8 +46,8 @@ describe('RateLimitService', () => {
     await hit(a, 1);
     const third = await hit(b, 1);
     expect(service.states(third)).toEqual([
-      { name: 'default', limit: 3, remaining: 0, reset: 60 },
-      { name: 'own', limit: 100, remaining: 99, reset: 60 },
+      { name: 'default', limit: 3, windowSeconds: 60, remaining: 0, reset: 60 },
+      { name: 'own', limit: 100, windowSeconds: 60, remaining: 99, reset: 60 },
     ]);
     expect((await hit(b, 1)).allowed).toBe(false);
   });

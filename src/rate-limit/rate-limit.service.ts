@@ -19,6 +19,8 @@ export interface RateLimitDecision {
 export interface RateLimitState {
   name: string;
   limit: number;
+  /** The length of the window, as in RateLimit-Policy's `w`. */
+  windowSeconds: number;
   remaining: number;
   /** Seconds until the window resets. */
   reset: number;
@@ -195,6 +197,7 @@ export class RateLimitService {
     return decision.policy.limits.map((l, i) => ({
       name: l.name,
       limit: l.limit,
+      windowSeconds: l.windowSeconds,
       remaining: remaining(l, decision.records[i]),
       reset: decision.records[i].timeToExpire,
     }));

@@ -1691,6 +1691,11 @@ export interface components {
         RateLimitStateDto: {
             /** @example 1000 */
             limit: number;
+            /**
+             * @description The length of the window in seconds (RateLimit-Policy's `w`).
+             * @example 60
+             */
+            windowSeconds: number;
             /** @example 999 */
             remaining: number;
             /**

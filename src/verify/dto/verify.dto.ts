@@ -49,6 +49,9 @@ export class RateLimitStateDto {
   /** @example 1000 */
   @ApiInt()
   limit: number;
+  /** The length of the window in seconds (RateLimit-Policy's `w`). @example 60 */
+  @ApiInt()
+  windowSeconds: number;
   /** @example 999 */
   @ApiInt()
   remaining: number;
