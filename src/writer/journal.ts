@@ -45,7 +45,11 @@ export class JournalFiles {
         utimesSync(this.ownerFile, now, now);
       } catch {
         // Removed by a claimer that took this instance for dead (its event loop was blocked for long): say so.
-        writeFileSync(this.ownerFile, JSON.stringify({ pid: process.pid, host: hostname(), startedAt: now.toISOString() }));
+        try {
+          writeFileSync(this.ownerFile, JSON.stringify({ pid: process.pid, host: hostname(), startedAt: now.toISOString() }));
+        } catch {
+          /* the directory is gone; nothing to announce */
+        }
       }
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
