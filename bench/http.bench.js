@@ -12,6 +12,9 @@
  *       (BENCH_TRACE_GUARDS=1, on a restart of the same server: (a)–(d) are measured without it), the
  *       median of the per-slice p99s during (b), where each of the 1000 keys' records is refreshed as it
  *       expires (every KEY_CACHE_TTL_SECONDS), and during (c).
+ *   (j) crash-safe counting: two servers, the journal on (the default) and off (JOURNAL_ENABLED=false),
+ *       the hot key of (c) on each, interleaved: the CPU the journal adds per request and the requests/s
+ *       one instance sustains with it on and off. BENCH_HTTP_ONLY=journal runs only these rows.
  *   (f) the floor: the same checks hand-written on plain Fastify (bench/reference-server.js), bare and
  *       checked, in the same rounds as (a)–(v); its added CPU is printed beside each target, and each
  *       added figure also as a multiple of it (the VM's speed varies between runs; the ratio less).
@@ -141,6 +144,37 @@ async function startReference(ctx, keys) {
   return new ctx.BenchServer(url, null, null, proc, dir);
 }
 
+/** (j): the same hot key on a server journaling its counts and on one that does not, interleaved. */
+async function journalRows(ctx, rows) {
+  ctx.log('http: (j) journal on and off, two servers, hot key, interleaved');
+  const on = await ctx.startServer({ env: NO_TRIP });
+  const off = await ctx.startServer({ env: { ...NO_TRIP, JOURNAL_ENABLED: 'false' } });
+  try {
+    const [{ keys: onKeys }, { keys: offKeys }] = [
+      await ctx.seedKeys(on, { consumers: 1, keysPerConsumer: 1, key: { rateLimits: KEY_LIMITS } }),
+      await ctx.seedKeys(off, { consumers: 1, keysPerConsumer: 1, key: { rateLimits: KEY_LIMITS } }),
+    ];
+    for (const [server, keys] of [[on, onKeys], [off, offKeys]]) await ctx.load({ server, path: '/v1/me/ping', keys, duration: 1 });
+    const [withJournal, without] = await interleaved(ctx, [
+      { server: on, path: '/v1/me/ping', keys: onKeys },
+      { server: off, path: '/v1/me/ping', keys: offKeys },
+    ]);
+    const added = addedMicros(withJournal, without);
+    rows.push(
+      throughputRow('(j) GET /v1/me/ping, hot key, journal on', withJournal),
+      throughputRow('(j) the same, journal off (JOURNAL_ENABLED=false)', without),
+      {
+        scenario: '(j) on − off: CPU the journal adds per request',
+        value: added,
+        unit: `µs/req (${withJournal.serverCpu?.toFixed(0) ?? '?'} − ${without.serverCpu?.toFixed(0) ?? '?'}); req/s on/off ${(withJournal.rps / without.rps).toFixed(2)}`,
+      },
+    );
+  } finally {
+    await on.stop();
+    await off.stop();
+  }
+}
+
 exports.NO_TRIP = NO_TRIP;
 exports.KEY_LIMITS = KEY_LIMITS;
 
@@ -157,6 +191,10 @@ exports.run = async function run(ctx) {
     return rows.filter(Boolean);
   };
   const { log } = ctx;
+  if (process.env.BENCH_HTTP_ONLY === 'journal') {
+    await journalRows(ctx, rows);
+    return done();
+  }
 
   log('http: starting a server (SQLite, in-process limiter)');
   // CPU is measured on a server without the guard timing: it is instrumentation (two more guards and a

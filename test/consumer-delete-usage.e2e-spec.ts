@@ -157,7 +157,7 @@ describeMysql('deleting a consumer while its usage is being written (MariaDB: ro
     await db?.drop();
   });
 
-  const flushedRows = async (s: TestServer) => Number(/^tollgate_usage_flushed_rows_total (\S+)$/m.exec((await s.get('/metrics')).text)?.[1] ?? NaN);
+  const flushedRows = async (s: TestServer) => Number(/^tollgate_writer_written_rows_total (\S+)$/m.exec((await s.get('/metrics')).text)?.[1] ?? NaN);
   const deleteConsumer = (s: TestServer, id: string) => s.request('DELETE', `/v1/admin/consumers/${id}`, { key: s.adminKey });
   const lockingConsumer = (id: string) => (q: string) => q.includes('`consumers`') && q.includes('FOR UPDATE') && q.includes(id);
   const sharingConsumer = (id: string) => (q: string) => /^SELECT id FROM consumers WHERE id (=|IN)/.test(q) && q.includes('LOCK IN SHARE MODE') && q.includes(id);

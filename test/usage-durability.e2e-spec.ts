@@ -162,7 +162,7 @@ describe('usage durability', () => {
         expect(sumOf(usage, 'requests', key.id)).toBe(expectedRequests);
         expect(sumOf(usage, 'tokens', key.id)).toBe(3);
         const metrics = await (await fetch(`${server.url}/metrics`)).text();
-        expect(Number(/^tollgate_usage_flush_failures_total (\S+)/m.exec(metrics)![1])).toBeGreaterThan(0);
+        expect(Number(/^tollgate_writer_failures_total (\S+)/m.exec(metrics)![1])).toBeGreaterThan(0);
       } finally {
         await server.stop('SIGTERM', false);
         await proxy.close();

@@ -195,17 +195,20 @@ describe('usage: request metering and the usage API', () => {
     });
   });
 
-  it('exposes the recorder metrics', async () => {
+  it('exposes the buffered writer metrics', async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     for (const name of [
-      'tollgate_usage_buffer_rows',
-      'tollgate_usage_flush_duration_seconds_count',
-      'tollgate_usage_flushed_rows_total',
-      'tollgate_usage_flush_failures_total',
-      'tollgate_usage_flush_lag_seconds',
+      'tollgate_writer_rows_waiting',
+      'tollgate_writer_journal_bytes',
+      'tollgate_writer_flush_duration_seconds_count',
+      'tollgate_writer_written_rows_total',
+      'tollgate_writer_failures_total',
+      'tollgate_writer_lag_seconds',
+      'tollgate_writer_dropped_total',
+      'tollgate_writer_unjournaled_total',
     ]) {
       expect(text).toMatch(new RegExp(`^${name} `, 'm'));
     }
-    expect(Number(/^tollgate_usage_flushed_rows_total (\S+)/m.exec(text)![1])).toBeGreaterThan(0);
+    expect(Number(/^tollgate_writer_written_rows_total (\S+)/m.exec(text)![1])).toBeGreaterThan(0);
   });
 });

@@ -126,6 +126,11 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) @Max(100_000) USAGE_FLUSH_BATCH_ROWS: number = 5000;
   @Transform(toInt) @IsInt() @Min(1000) USAGE_BUFFER_MAX_ROWS: number = 1_000_000;
   @Transform(toInt) @IsInt() @Min(1) @Max(400) USAGE_BACKFILL_DAYS: number = 35;
+  /** Counts journaled before their answer leaves, replayed after a crash (docs/usage.md). */
+  @Transform(toBool) @IsBoolean() JOURNAL_ENABLED: boolean = true;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() JOURNAL_DIR?: string;
+  @Transform(toInt) @IsInt() @Min(1024 * 1024) JOURNAL_MAX_BYTES: number = 1024 * 1024 * 1024;
+  @Transform(toInt) @IsInt() @Min(0) @Max(60_000) JOURNAL_FSYNC_INTERVAL_MS: number = 1000;
 
   @Transform(toBool) @IsBoolean() BILLING_AUTO_CLOSE: boolean = true;
   @Transform(toInt) @IsInt() @Min(0) @Max(24 * 30) BILLING_CLOSE_GRACE_HOURS: number = 1;

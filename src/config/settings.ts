@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { EnvironmentVariables, TrustProxy, validateEnv } from './env.validation';
 
@@ -96,12 +98,40 @@ export interface UsageSettings {
   bufferMaxRows: number;
   /** How far back usage can be reported. */
   backfillDays: number;
+  journal: JournalSettings;
+}
+
+export interface JournalSettings {
+  enabled: boolean;
+  /** Shared by the instances of one database only. */
+  dir: string;
+  maxBytes: number;
+  /** 0: never fsync (a killed process loses nothing, a power loss may lose what the kernel had not written). */
+  fsyncIntervalMs: number;
+}
+
+/**
+ * The journal directory: next to the SQLite file, or for MySQL one per database under ./data/journal, so
+ * that instances sharing it replay only into the database their counts belong to.
+ */
+export function journalDir(env: EnvironmentVariables): string {
+  if (env.JOURNAL_DIR) return env.JOURNAL_DIR;
+  if (env.DB_TYPE === 'sqlite') return join(dirname(env.SQLITE_PATH), 'journal');
+  const url = new URL(env.DATABASE_URL!);
+  const tag = createHash('sha256').update(`${url.hostname}:${url.port || 3306}${url.pathname}`).digest('hex').slice(0, 12);
+  return join('data', 'journal', tag);
 }
 export const usageSettings = (env: EnvironmentVariables): UsageSettings => ({
   flushIntervalMs: env.USAGE_FLUSH_INTERVAL_MS,
   flushBatchRows: env.USAGE_FLUSH_BATCH_ROWS,
   bufferMaxRows: env.USAGE_BUFFER_MAX_ROWS,
   backfillDays: env.USAGE_BACKFILL_DAYS,
+  journal: {
+    enabled: env.JOURNAL_ENABLED,
+    dir: journalDir(env),
+    maxBytes: env.JOURNAL_MAX_BYTES,
+    fsyncIntervalMs: env.JOURNAL_FSYNC_INTERVAL_MS,
+  },
 });
 
 export interface BillingSettings {

@@ -52,43 +52,6 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  readonly usageBufferRows = new Gauge({
-    name: 'tollgate_usage_buffer_rows',
-    help: 'Usage counter rows waiting in memory to be flushed',
-    registers: [this.registry],
-  });
-
-  readonly usageFlushDuration = new Histogram({
-    name: 'tollgate_usage_flush_duration_seconds',
-    help: 'Duration of usage flushes',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
-  });
-
-  readonly usageFlushedRows = new Counter({
-    name: 'tollgate_usage_flushed_rows_total',
-    help: 'Usage counter rows written to the database',
-    registers: [this.registry],
-  });
-
-  readonly usageFlushFailures = new Counter({
-    name: 'tollgate_usage_flush_failures_total',
-    help: 'Usage flushes that failed and will be retried',
-    registers: [this.registry],
-  });
-
-  readonly usageFlushLag = new Gauge({
-    name: 'tollgate_usage_flush_lag_seconds',
-    help: 'Age of the oldest unflushed usage count',
-    registers: [this.registry],
-  });
-
-  readonly usageDropped = new Counter({
-    name: 'tollgate_usage_dropped_total',
-    help: 'Usage counts dropped because the buffer was full while the database was down',
-    registers: [this.registry],
-  });
-
   /**
    * Labelled children, looked up once per label combination: prom-client hashes the label object on
    * every call otherwise, a cost paid on every request. The combinations are bounded (route templates,

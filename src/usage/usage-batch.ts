@@ -51,9 +51,7 @@ export async function addRollups(m: EntityManager, rows: RollupRow[]): Promise<v
 const LAST_USED_CHUNK = 1000;
 /**
  * Writes one batch inside the caller's transaction. Returns false when the batch had already been
- * applied (an earlier attempt committed, but its answer was lost). Counts of consumers deleted since
- * they were buffered (here or on any instance) are left out: the consumer and its keys are gone, and a
- * row without them would be an orphan that no invoice or export can name.
+ * applied (an earlier attempt committed, but its answer was lost).
  */
 export async function writeUsageBatch(m: EntityManager, batch: UsageBatch, now = new Date()): Promise<boolean> {
   try {
@@ -62,14 +60,25 @@ export async function writeUsageBatch(m: EntityManager, batch: UsageBatch, now =
     if (isDuplicateKey(err)) return false;
     throw err;
   }
+  await writeUsage(m, batch.rows, batch.lastUsed);
+  return true;
+}
+
+/**
+ * Writes counter rows and lastUsedAt inside the caller's transaction (whose batch id the caller has
+ * recorded). Counts of consumers deleted since they were buffered (here or on any instance) are left out:
+ * the consumer and its keys are gone, and a row without them would be an orphan that no invoice or export
+ * can name.
+ */
+export async function writeUsage(m: EntityManager, rows: RollupRow[], lastUsed: UsageBatch['lastUsed']): Promise<void> {
   // On MySQL the consumers are read under a shared lock: a consumer delete (which locks its row for update)
   // then either waits for this flush and finds its usage (and refuses), or commits first and this flush
   // finds the consumer gone.
-  const rows = await rowsOfExisting(m, 'consumers', batch.rows, (r) => r.consumer_id);
-  if (batch.lastUsed && batch.lastUsed.keyIds.length) {
+  const kept = await rowsOfExisting(m, 'consumers', rows, (r) => r.consumer_id);
+  if (lastUsed && lastUsed.keyIds.length) {
     // One statement per flush (in chunks only for very many keys); never moves last_used_at backwards.
-    const at = sqlTime(new Date(batch.lastUsed.at));
-    const ids = batch.lastUsed.keyIds;
+    const at = sqlTime(new Date(lastUsed.at));
+    const ids = lastUsed.keyIds;
     for (let i = 0; i < ids.length; i += LAST_USED_CHUNK) {
       const chunk = ids.slice(i, i + LAST_USED_CHUNK);
       await m.query(
@@ -79,6 +88,5 @@ export async function writeUsageBatch(m: EntityManager, batch: UsageBatch, now =
     }
   }
   // Last: it ends with the rows every flush adds to (see addMetricTotals).
-  await addRollups(m, rows);
-  return true;
+  await addRollups(m, kept);
 }

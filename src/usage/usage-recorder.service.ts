@@ -1,243 +1,128 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { AuthKey } from '../auth/auth-key';
-import { newId } from '../common/ids';
-import { usageConfig } from '../config/settings';
-import { MetricsService } from '../metrics/metrics.service';
-import { compareRollups, RollupRow, UsageBatch } from './usage-batch';
-import { UsageSink } from './usage-sink.service';
+import { BufferedWriter, type PartHandle } from '../writer/buffered-writer.service';
+import type { WriterPart } from '../writer/writer-part';
+import { compareRollups, RollupRow, writeUsage } from './usage-batch';
 
 export const REQUESTS_METRIC = 'requests';
 
-/** Retry delays after a failed flush grow from the flush interval up to this. */
-const MAX_BACKOFF_MS = 15_000;
-/** On shutdown, how long failed flushes are retried before the remaining counts are given up. */
-const SHUTDOWN_FLUSH_MS = 10_000;
-const DROP_WARNING_EVERY_MS = 10_000;
-
-export interface UsageRecorderOptions {
-  flushIntervalMs: number;
-  batchRows: number;
-  maxRows: number;
+/** One segment's usage: counter rows by (consumer, minute, metric, key), and the keys' latest use. */
+export interface UsageAggregate {
+  rows: Map<string, RollupRow>;
+  lastUsed: Map<string, number>;
 }
 
 /**
  * Meters usage without touching the database on the request path: `record()` adds to an in-memory
- * counter per (consumer, minute, metric, key) and remembers the key for lastUsedAt; a single flusher
- * writes the counters in batches (multi-row upserts that add) at least every flush interval, and as soon
- * as the buffer holds a batch worth of rows.
+ * counter per (consumer, minute, metric, key) of the buffered writer's open segment, remembers the key
+ * for lastUsedAt, and queues one journal line; the writer hands the line to the kernel before the answer
+ * leaves and writes the counters in multi-row upserts that add, with the rest of the segment, in one
+ * transaction recorded under the segment's id (see BufferedWriter).
  *
- * A batch that fails stays queued with its id and is retried, with backoff, before anything newer;
- * meanwhile new counts keep accumulating in the buffer. The id is written with the batch, so a retry
- * of a batch whose commit did happen (the answer was lost) is recognised and skipped: each count is
- * written once. Memory is bounded by `maxRows` counter rows (queued + buffered): past it, counts that
- * would need a new row are dropped and counted in `tollgate_usage_dropped_total`; counts for rows
- * already buffered still accumulate.
+ * Memory is bounded by USAGE_BUFFER_MAX_ROWS rows across the writer: past it, counts that would need a new
+ * row are dropped and counted in `tollgate_writer_dropped_total`; counts for rows already buffered still
+ * accumulate.
  */
 @Injectable()
-export class UsageRecorder implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('Usage');
-  private readonly opts: UsageRecorderOptions;
-  private buffer = new Map<string, RollupRow>();
-  private bufferOldestAt = 0;
-  private lastUsed = new Map<string, number>();
-  /** Per key record, its `requests` row in the current buffer (valid while buffer and minute match). */
-  private readonly requestRows = new WeakMap<AuthKey, { buffer: Map<string, RollupRow>; bucket: number; row: RollupRow }>();
-  private readonly queue: UsageBatch[] = [];
-  private queuedRows = 0;
-  private flushing: Promise<boolean> | null = null;
-  private kicked = false;
-  private timer: NodeJS.Timeout | null = null;
-  private failures = 0;
-  private retryAt = 0;
-  private stopped = false;
-  private lastDropWarning = 0;
+export class UsageRecorder implements WriterPart<UsageAggregate> {
+  readonly tag = 'u';
+  /** usage_metric_totals gets the rows every flush of every instance adds to: last, see addMetricTotals. */
+  readonly writtenLast = true;
+  private readonly handle: PartHandle<UsageAggregate>;
+  /** Per key record, its `requests` row in the open segment (valid while segment and minute match). */
+  private readonly requestRows = new WeakMap<AuthKey, { rows: Map<string, RollupRow>; bucket: number; row: RollupRow }>();
 
-  constructor(
-    private readonly sink: UsageSink,
-    private readonly metrics: MetricsService,
-    @Inject(usageConfig.KEY) usage: ConfigType<typeof usageConfig>,
-  ) {
-    this.opts = {
-      flushIntervalMs: usage.flushIntervalMs,
-      batchRows: usage.flushBatchRows,
-      maxRows: usage.bufferMaxRows,
-    };
-  }
-
-  onModuleInit(): void {
-    this.schedule(this.opts.flushIntervalMs);
+  constructor(private readonly writer: BufferedWriter) {
+    this.handle = writer.register(this);
   }
 
   /**
    * Counts `quantity` of `metric` for a key at `at` (ms). O(1), no I/O. Admin keys belong to no
-   * consumer and are not metered: only their lastUsedAt is kept.
+   * consumer and are not metered: only their lastUsedAt is kept (in memory, not journaled).
    */
   record(key: AuthKey, metric: string, quantity: number, at = Date.now()): void {
     if (!(quantity > 0)) return;
-    const seen = this.lastUsed.get(key.id);
-    if (seen === undefined || seen < at) this.lastUsed.set(key.id, at);
+    const agg = this.writer.current(this.handle);
+    const seen = agg.lastUsed.get(key.id);
+    if (seen === undefined || seen < at) agg.lastUsed.set(key.id, at);
     const consumer = key.consumer;
     if (!consumer) return;
     const bucket = Math.floor(at / 60_000);
+    const line = `u\t${consumer.id}\t${bucket}\t${metric}\t${key.id}\t${key.environment}\t${quantity}\t${at}\n`;
     // Requests, the count of every call: the key record's row of this minute, without building its id.
     const slot = metric === REQUESTS_METRIC ? this.requestRows.get(key) : undefined;
-    if (slot !== undefined && slot.bucket === bucket && slot.buffer === this.buffer) {
+    if (slot !== undefined && slot.bucket === bucket && slot.rows === agg.rows) {
       slot.row.quantity += quantity;
+      this.writer.append(line, 0);
       return;
     }
     const id = `${consumer.id}\u0000${bucket}\u0000${metric}\u0000${key.id}`;
-    const row = this.buffer.get(id);
+    const row = agg.rows.get(id);
     if (row) {
       row.quantity += quantity;
-      if (metric === REQUESTS_METRIC) this.requestRows.set(key, { buffer: this.buffer, bucket, row });
+      if (metric === REQUESTS_METRIC) this.requestRows.set(key, { rows: agg.rows, bucket, row });
+      this.writer.append(line, 0);
       return;
     }
-    if (this.buffer.size + this.queuedRows >= this.opts.maxRows) {
-      this.drop(quantity);
+    if (this.writer.full) {
+      this.writer.drop(quantity);
       return;
     }
     const added: RollupRow = { consumer_id: consumer.id, bucket, metric, key_id: key.id, environment: key.environment, quantity };
-    this.buffer.set(id, added);
-    if (metric === REQUESTS_METRIC) this.requestRows.set(key, { buffer: this.buffer, bucket, row: added });
-    if (this.bufferOldestAt === 0 || at < this.bufferOldestAt) this.bufferOldestAt = at;
-    if (this.buffer.size >= this.opts.batchRows) this.kick();
+    agg.rows.set(id, added);
+    if (metric === REQUESTS_METRIC) this.requestRows.set(key, { rows: agg.rows, bucket, row: added });
+    this.writer.append(line, 1);
   }
 
-  /** Counter rows waiting (buffered + queued after a failure). */
+  /** Rows waiting in the writer (all its parts). */
   get pendingRows(): number {
-    return this.buffer.size + this.queuedRows;
+    return this.writer.rowsWaiting;
   }
 
-  /**
-   * Writes what is buffered. One flusher at a time: a call during a flush joins it. Resolves false
-   * when a write failed (the counts are kept and retried).
-   */
   flush(): Promise<boolean> {
-    if (!this.flushing) {
-      this.flushing = this.drain().finally(() => {
-        this.flushing = null;
-        this.updateGauges();
-      });
+    return this.writer.flush();
+  }
+
+  create(): UsageAggregate {
+    return { rows: new Map(), lastUsed: new Map() };
+  }
+
+  replay(agg: UsageAggregate, line: string): number {
+    const [consumer_id, bucket, metric, key_id, environment, quantity, at] = line.split('\t');
+    const seen = agg.lastUsed.get(key_id);
+    if (seen === undefined || seen < Number(at)) agg.lastUsed.set(key_id, Number(at));
+    const id = `${consumer_id}\u0000${bucket}\u0000${metric}\u0000${key_id}`;
+    const row = agg.rows.get(id);
+    if (row) {
+      row.quantity += Number(quantity);
+      return 0;
     }
-    return this.flushing;
+    agg.rows.set(id, { consumer_id, bucket: Number(bucket), metric, key_id, environment, quantity: Number(quantity) });
+    return 1;
   }
 
-  /**
-   * Runs after the HTTP server has stopped taking requests (Nest closes the adapter before this hook,
-   * and this module's hook runs before the global database module's), so every counted request is in
-   * the buffer. Failed writes are retried for a short while.
-   */
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    const deadline = Date.now() + SHUTDOWN_FLUSH_MS;
-    for (let attempt = 0; ; attempt++) {
-      const done = (await this.flush()) && this.isEmpty();
-      if (done) return;
-      if (Date.now() >= deadline) {
-        this.logger.error(`shutting down with ${this.pendingRows} usage counter rows not written: the database did not accept them`);
-        return;
-      }
-      await sleep(Math.min(100 * 2 ** attempt, 1000));
+  dump(agg: UsageAggregate): string {
+    let out = '';
+    for (const r of agg.rows.values()) {
+      out += `u\t${r.consumer_id}\t${r.bucket}\t${r.metric}\t${r.key_id}\t${r.environment}\t${r.quantity}\t${agg.lastUsed.get(r.key_id) ?? r.bucket * 60_000}\n`;
     }
+    return out;
   }
 
-  private isEmpty(): boolean {
-    return this.buffer.size === 0 && this.queue.length === 0 && this.lastUsed.size === 0;
+  isEmpty(agg: UsageAggregate): boolean {
+    return agg.rows.size === 0 && agg.lastUsed.size === 0;
   }
 
-  private async drain(): Promise<boolean> {
-    for (let round = 1; ; round++) {
-      this.cut();
-      if (!this.queue.length) return true;
-      const started = performance.now();
-      while (this.queue.length) {
-        const batch = this.queue[0];
-        try {
-          await this.sink.write(batch);
-        } catch (err) {
-          this.failures++;
-          const delay = Math.min(this.opts.flushIntervalMs * 2 ** (this.failures - 1), MAX_BACKOFF_MS);
-          this.retryAt = Date.now() + delay * (0.75 + Math.random() * 0.5);
-          this.metrics.usageFlushFailures.inc();
-          this.logger.warn(
-            `usage flush failed (${this.failures} in a row), ${this.pendingRows} counter rows kept, retrying in ${Math.round(delay)} ms: ${(err as Error)?.message}`,
-          );
-          return false;
-        }
-        this.queue.shift();
-        this.queuedRows -= batch.rows.length;
-        this.metrics.usageFlushedRows.inc(batch.rows.length);
-      }
-      this.metrics.usageFlushDuration.observe((performance.now() - started) / 1000);
-      if (this.failures) this.logger.log(`usage flush recovered after ${this.failures} failed attempts`);
-      this.failures = 0;
-      this.retryAt = 0;
-      // Counts that arrived while writing (or while a failed batch waited) go out too, but under
-      // steady traffic the loop ends and leaves the newest ones to the next tick.
-      if (this.buffer.size === 0 && this.lastUsed.size === 0) return true;
-      if (round >= 2 && this.buffer.size < this.opts.batchRows) return true;
-    }
-  }
-
-  /** Moves the buffer into queued batches, sorted by key; only when nothing older is still queued. */
-  private cut(): void {
-    if (this.queue.length || (this.buffer.size === 0 && this.lastUsed.size === 0)) return;
-    const rows = [...this.buffer.values()].sort(compareRollups);
-    const oldestAt = this.bufferOldestAt || Date.now();
-    let lastUsed: UsageBatch['lastUsed'] = null;
-    if (this.lastUsed.size) {
+  /** Sorted by primary key, so that instances writing the same rows lock them in the same order. */
+  async write(m: EntityManager, agg: UsageAggregate): Promise<void> {
+    const rows = [...agg.rows.values()].sort(compareRollups);
+    let lastUsed: { keyIds: string[]; at: number } | null = null;
+    if (agg.lastUsed.size) {
       let at = 0;
-      for (const t of this.lastUsed.values()) if (t > at) at = t;
-      lastUsed = { keyIds: [...this.lastUsed.keys()].sort(), at };
+      for (const t of agg.lastUsed.values()) if (t > at) at = t;
+      lastUsed = { keyIds: [...agg.lastUsed.keys()].sort(), at };
     }
-    this.buffer = new Map();
-    this.bufferOldestAt = 0;
-    this.lastUsed = new Map();
-    const size = this.opts.batchRows;
-    for (let i = 0; i === 0 || i < rows.length; i += size) {
-      this.queue.push({ id: newId('flush'), rows: rows.slice(i, i + size), lastUsed: i === 0 ? lastUsed : null, oldestAt });
-    }
-    this.queuedRows += rows.length;
-  }
-
-  private kick(): void {
-    if (this.kicked || this.flushing || this.stopped || Date.now() < this.retryAt) return;
-    this.kicked = true;
-    // Not on the request's own stack: the cut sorts a batch worth of rows.
-    setImmediate(() => {
-      this.kicked = false;
-      void this.flush();
-    });
-  }
-
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), delay);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    if (Date.now() >= this.retryAt) await this.flush();
-    this.updateGauges();
-    this.schedule(this.retryAt > Date.now() ? Math.min(this.retryAt - Date.now(), this.opts.flushIntervalMs) : this.opts.flushIntervalMs);
-  }
-
-  private updateGauges(): void {
-    this.metrics.usageBufferRows.set(this.pendingRows);
-    const oldest = Math.min(this.queue[0]?.oldestAt ?? Infinity, this.bufferOldestAt || Infinity);
-    this.metrics.usageFlushLag.set(Number.isFinite(oldest) ? Math.max(0, Date.now() - oldest) / 1000 : 0);
-  }
-
-  private drop(quantity: number): void {
-    this.metrics.usageDropped.inc(quantity);
-    const now = Date.now();
-    if (now - this.lastDropWarning >= DROP_WARNING_EVERY_MS) {
-      this.lastDropWarning = now;
-      this.logger.error(`usage buffer full (${this.opts.maxRows} counter rows): counts for new rows are being dropped until the database accepts writes`);
-    }
+    await writeUsage(m, rows, lastUsed);
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,44 +1,44 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { AuthKey } from '../auth/auth-key';
-import { Transactions } from '../database/transactions';
 import type { ResolvedLimit } from '../rate-limit/limit-policy';
 import { type QuotaConsumption, QuotaService } from '../rate-limit/quota/quota.service';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import type { CounterRecord } from '../rate-limit/storage';
 import { DEFAULT_QUOTA_THRESHOLDS } from './hot-path-alerts';
 import type { OutboxEvent } from './webhook-events';
+import { BufferedWriter, type PartHandle } from '../writer/buffered-writer.service';
+import type { WriterPart } from '../writer/writer-part';
 import { WebhookOutbox } from './webhook-outbox.service';
 
-const FLUSH_INTERVAL_MS = 250;
-/** Events held while the database cannot be written; past it new ones are dropped (and logged). */
-const MAX_QUEUED = 10_000;
+/** Queued events are written at most this long after they were noticed. */
+const FLUSH_WITHIN_MS = 250;
 /** Remembered occurrences; past it those whose period or window ended go first. */
 const MAX_REMEMBERED = 200_000;
 
 /**
  * Events noticed on the request path (quota thresholds, first 429 of a window) and by scans (keys about
  * to expire). The request path never waits on the database: an occurrence is checked against what this
- * instance already reported, queued in memory, and written in batches. Several instances noticing the
- * same occurrence write one event: its dedupe key is unique in the outbox.
+ * instance already reported and handed to the buffered writer, which journals it before the answer that
+ * noticed it leaves and writes it to the outbox with the rest of its segment. Several instances noticing
+ * the same occurrence write one event: its dedupe key is unique in the outbox.
  */
 @Injectable()
-export class WebhookAlerts implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('Webhooks');
+export class WebhookAlerts implements OnApplicationBootstrap, OnApplicationShutdown, WriterPart<OutboxEvent[]> {
+  readonly tag = 'a';
+  private readonly handle: PartHandle<OutboxEvent[]>;
   /** Occurrence key → when it stops mattering (epoch ms). */
   private readonly seen = new Map<string, number>();
-  private queue: OutboxEvent[] = [];
-  private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
-  private dropped = 0;
-  private failing = false;
   private stopped = false;
 
   constructor(
-    private readonly tx: Transactions,
+    private readonly writer: BufferedWriter,
     private readonly outbox: WebhookOutbox,
     private readonly limits: RateLimitService,
     private readonly quotas: QuotaService,
-  ) {}
+  ) {
+    this.handle = writer.register(this);
+  }
 
   onApplicationBootstrap(): void {
     this.limits.onFirstExceeded((key, limit, record) => {
@@ -47,14 +47,11 @@ export class WebhookAlerts implements OnApplicationBootstrap, OnApplicationShutd
     this.quotas.onConsumed((consumption) => {
       if (!this.stopped) this.quotaUsed(consumption);
     });
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** What is queued is written by the writer's own shutdown. */
+  onApplicationShutdown(): void {
     this.stopped = true;
-    clearInterval(this.timer);
-    await this.flush();
   }
 
   /** A key's first refused hit in a window of one of its limits (the counter store says which hit that is). */
@@ -108,36 +105,40 @@ export class WebhookAlerts implements OnApplicationBootstrap, OnApplicationShutd
     this.enqueue(event);
   }
 
-  /** Writes what is queued; a failed write keeps the events for the next pass. */
-  flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    if (this.queue.length === 0) return Promise.resolve();
-    const batch = this.queue;
-    this.queue = [];
-    this.flushing = this.tx
-      .run((m) => this.outbox.write(m, batch))
-      .then(
-        () => {
-          this.failing = false;
-        },
-        (err: Error) => {
-          this.queue = batch.concat(this.queue).slice(0, MAX_QUEUED);
-          if (!this.failing) this.logger.warn(`webhook alerts not written yet (${err.message}); retrying`);
-          this.failing = true;
-        },
-      )
-      .finally(() => {
-        this.flushing = undefined;
-      });
-    return this.flushing;
+  /** Writes what is queued (with everything else the writer holds). */
+  async flush(): Promise<void> {
+    await this.writer.flush();
   }
 
   private enqueue(event: OutboxEvent): void {
-    if (this.queue.length >= MAX_QUEUED) {
-      if (this.dropped++ % 1000 === 0) this.logger.warn('webhook alert queue full: dropping alerts until the database answers');
+    if (this.writer.full) {
+      this.writer.drop(1);
       return;
     }
-    this.queue.push(event);
+    this.writer.current(this.handle).push(event);
+    this.writer.append(`a\t${JSON.stringify(event)}\n`, 1);
+    this.writer.soon(FLUSH_WITHIN_MS);
+  }
+
+  create(): OutboxEvent[] {
+    return [];
+  }
+
+  replay(events: OutboxEvent[], line: string): number {
+    events.push(JSON.parse(line) as OutboxEvent);
+    return 1;
+  }
+
+  dump(events: OutboxEvent[]): string {
+    return events.map((e) => `a\t${JSON.stringify(e)}\n`).join('');
+  }
+
+  isEmpty(events: OutboxEvent[]): boolean {
+    return events.length === 0;
+  }
+
+  async write(m: EntityManager, events: OutboxEvent[]): Promise<void> {
+    await this.outbox.write(m, events);
   }
 
   private remember(id: string, until: number): void {

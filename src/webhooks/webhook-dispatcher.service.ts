@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -8,6 +8,8 @@ import { webhooksConfig } from '../config/settings';
 import { type Dialect, dialectOf } from '../database/dialect';
 import { sqlTime, toDate, toNumber } from '../database/sql';
 import { Transactions } from '../database/transactions';
+import { BufferedWriter, type PartHandle } from '../writer/buffered-writer.service';
+import type { WriterPart } from '../writer/writer-part';
 import { retryDelayMs } from './retry-schedule';
 import { signatureHeader } from './signing';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
@@ -28,15 +30,23 @@ interface Claimed {
   secrets: string[];
 }
 
+/** What an attempt's outcome needs of its claim (and all its journal line holds: no payload, no secret). */
+type ClaimRef = Pick<Claimed, 'id' | 'token' | 'attempt' | 'endpointId'>;
+
 interface Outcome {
-  claimed: Claimed;
+  claimed: ClaimRef;
   startedAt: Date;
   /** Null: the endpoint is gone or disabled, nothing was sent. */
   result: SendResult | null;
 }
 
-/** Outcomes are written in batches of at most this many, at least every OUTCOME_FLUSH_MS. */
-const OUTCOME_BATCH = 500;
+interface OutcomeAggregate {
+  outcomes: Outcome[];
+  /** Set by the write: some attempt failed (then endpoints may have failed long enough to be disabled). */
+  failed: boolean;
+}
+
+/** Outcomes are written by the buffered writer at most this long after the attempt ended. */
 const OUTCOME_FLUSH_MS = 50;
 /** On shutdown, deliveries in flight get this long to finish; the rest are retried after their lease. */
 const SHUTDOWN_WAIT_MS = 5000;
@@ -50,7 +60,9 @@ const SHUTDOWN_WAIT_MS = 5000;
  * failed, and an endpoint that has failed for WEBHOOK_DISABLE_AFTER_SECONDS without a success is disabled.
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown, WriterPart<OutcomeAggregate> {
+  readonly tag = 'd';
+  private readonly handle: PartHandle<OutcomeAggregate>;
   private readonly logger = new Logger('Webhooks');
   private readonly sender: WebhookSender;
   private readonly concurrency: number;
@@ -69,9 +81,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private stopped = false;
   private pollTimer?: NodeJS.Timeout;
   private wakeTimer?: NodeJS.Timeout;
-  private outcomes: Outcome[] = [];
-  private outcomeTimer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
   private idle?: () => void;
 
   constructor(
@@ -80,8 +89,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     private readonly outbox: WebhookOutbox,
     private readonly endpoints: WebhookEndpointsService,
     private readonly metrics: WebhookMetrics,
+    private readonly writer: BufferedWriter,
     @Inject(webhooksConfig.KEY) webhooks: ConfigType<typeof webhooksConfig>,
   ) {
+    this.handle = writer.register(this);
     this.concurrency = webhooks.concurrency;
     this.pollMs = webhooks.pollIntervalMs;
     this.leaseMs = webhooks.leaseMs;
@@ -102,7 +113,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.schedulePoll(Math.min(this.pollMs, 500));
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the buffered writer's last flush (in onApplicationShutdown): the attempts in flight end first. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.pollTimer);
     clearTimeout(this.wakeTimer);
@@ -116,8 +128,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         };
       });
     }
-    clearTimeout(this.outcomeTimer);
-    await this.flushOutcomes();
+  }
+
+  onApplicationShutdown(): void {
     this.sender.close();
   }
 
@@ -244,46 +257,40 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.record({ claimed: c, startedAt, result });
   }
 
+  /** Hands an attempt's outcome to the buffered writer, which journals it and writes it within OUTCOME_FLUSH_MS. */
   private record(outcome: Outcome): void {
-    this.outcomes.push(outcome);
-    if (this.outcomes.length >= OUTCOME_BATCH) {
-      void this.flushOutcomes();
-    } else if (!this.outcomeTimer) {
-      this.outcomeTimer = setTimeout(() => {
-        this.outcomeTimer = undefined;
-        void this.flushOutcomes();
-      }, OUTCOME_FLUSH_MS);
-    }
+    const { id, token, attempt, endpointId } = outcome.claimed;
+    const ref: Outcome = { claimed: { id, token, attempt, endpointId }, startedAt: outcome.startedAt, result: outcome.result };
+    this.writer.current(this.handle).outcomes.push(ref);
+    this.writer.append(`d\t${JSON.stringify({ c: ref.claimed, s: ref.startedAt.getTime(), r: ref.result })}\n`, 1);
+    this.writer.soon(OUTCOME_FLUSH_MS);
   }
 
-  /** Writes attempts and their consequences; kept in memory and retried while the database fails. */
-  private async flushOutcomes(): Promise<void> {
-    if (this.flushing) {
-      await this.flushing;
-      if (this.outcomes.length === 0) return;
-    }
-    if (this.outcomes.length === 0) return;
-    const batch = this.outcomes.splice(0, OUTCOME_BATCH);
-    this.flushing = this.tx
-      .run((m) => this.writeOutcomes(m, batch))
-      .then(
-        (failing) => (failing ? this.disableFailing() : undefined),
-        (err: Error) => {
-          this.outcomes.unshift(...batch);
-          this.logger.warn(`webhook attempts not recorded yet (${err.message}); retrying`);
-          if (!this.outcomeTimer && !this.stopped) {
-            this.outcomeTimer = setTimeout(() => {
-              this.outcomeTimer = undefined;
-              void this.flushOutcomes();
-            }, 1000);
-          }
-        },
-      )
-      .finally(() => {
-        this.flushing = undefined;
-      });
-    await this.flushing;
-    if (this.outcomes.length >= OUTCOME_BATCH) await this.flushOutcomes();
+  create(): OutcomeAggregate {
+    return { outcomes: [], failed: false };
+  }
+
+  replay(agg: OutcomeAggregate, line: string): number {
+    const o = JSON.parse(line) as { c: ClaimRef; s: number; r: SendResult | null };
+    agg.outcomes.push({ claimed: o.c, startedAt: new Date(o.s), result: o.r });
+    return 1;
+  }
+
+  dump(agg: OutcomeAggregate): string {
+    return agg.outcomes.map((o) => `d\t${JSON.stringify({ c: o.claimed, s: o.startedAt.getTime(), r: o.result })}\n`).join('');
+  }
+
+  isEmpty(agg: OutcomeAggregate): boolean {
+    return agg.outcomes.length === 0;
+  }
+
+  /** Attempts and their consequences, in the writer's transaction. */
+  async write(m: EntityManager, agg: OutcomeAggregate): Promise<void> {
+    agg.failed = await this.writeOutcomes(m, agg.outcomes);
+  }
+
+  committed(agg: OutcomeAggregate): void {
+    if (agg.failed) void this.disableFailing().catch((err: Error) => this.logger.warn(`could not check failing webhook endpoints: ${err.message}`));
   }
 
   /** Returns whether any attempt failed (then endpoints may have failed long enough to be disabled). */

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { LeakedKeysController } from '../keys/leaked-keys.controller';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { WriterModule } from '../writer/writer.module';
 import { KeyExpiryScanner } from './key-expiry-scanner.service';
 import { WebhookAlerts } from './webhook-alerts.service';
 import { WebhookDispatcher } from './webhook-dispatcher.service';
@@ -12,11 +13,11 @@ import { WebhookRetention } from './webhook-retention.service';
 
 /**
  * Webhooks: the endpoints API and delivery log, the dispatcher, and the alerts noticed on the request
- * path. Not global on purpose: Nest shuts imported modules down before global ones, so the last attempt
- * outcomes and queued alerts are written while the database connection is still open.
+ * path. Not global on purpose: Nest shuts imported modules down before global ones, so the buffered
+ * writer's last flush (attempt outcomes, queued alerts) runs while the database connection is still open.
  */
 @Module({
-  imports: [WebhookOutboxModule, RateLimitModule],
+  imports: [WebhookOutboxModule, RateLimitModule, WriterModule],
   controllers: [WebhookEndpointsController, LeakedKeysController],
   providers: [WebhookEndpointsService, WebhookDispatcher, WebhookAlerts, KeyExpiryScanner, WebhookRetention, WebhookMetrics],
 })

@@ -1,15 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { usageConfig } from '../../config/settings';
+import type { EntityManager } from 'typeorm';
 import { rowsOfExisting, upsertAdd } from '../../database/sql';
-import { Transactions } from '../../database/transactions';
-import { refusalOf, RefusalOutcome } from './key-outcome';
-
-/** Distinct (key, minute, outcome) counters held at most; refusals for new ones are dropped past it. */
-const MAX_ROWS = 100_000;
-const SHUTDOWN_ATTEMPTS = 5;
+import { BufferedWriter, type PartHandle } from '../../writer/buffered-writer.service';
+import type { WriterPart } from '../../writer/writer-part';
+import { isRefusal, refusalOf, RefusalOutcome } from './key-outcome';
 
 type OutcomeRow = {
   key_id: string;
@@ -18,103 +14,103 @@ type OutcomeRow = {
   quantity: number;
 };
 
+type OutcomeAggregate = Map<string, OutcomeRow>;
+
 /**
  * Counts requests refused with a known key (401 revoked/expired, 403, 429) per key, minute and outcome,
- * the way UsageRecorder counts admitted ones: in memory on the request path, written in multi-row
- * upserts that add, once per usage flush interval and on shutdown. A failed write keeps its counts for
- * the next one. These counts are never billed. Counts of keys deleted since they were counted (a consumer
- * delete takes its keys' counts with it) are dropped, so no row outlives its key.
+ * the way UsageRecorder counts admitted ones: in the buffered writer's open segment, journaled before the
+ * refusal is sent, written in multi-row upserts that add. These counts are never billed. Counts of keys
+ * deleted since they were counted (a consumer delete takes its keys' counts with it) are dropped, so no
+ * row outlives its key.
  */
 @Injectable()
-export class KeyOutcomeRecorder implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('KeyOutcomes');
-  private readonly intervalMs: number;
-  private buffer = new Map<string, OutcomeRow>();
-  private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<boolean> | null = null;
-  private stopped = false;
+export class KeyOutcomeRecorder implements OnModuleInit, WriterPart<OutcomeAggregate> {
+  readonly tag = 'o';
+  private readonly handle: PartHandle<OutcomeAggregate>;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly tx: Transactions,
-    @Inject(usageConfig.KEY) usage: ConfigType<typeof usageConfig>,
+    private readonly writer: BufferedWriter,
   ) {
-    this.intervalMs = usage.flushIntervalMs;
+    this.handle = writer.register(this);
   }
 
-  /** Runs before the server listens; Fastify applies root hooks to every route when it becomes ready. */
+  /**
+   * Runs before the server listens; Fastify applies root hooks to every route when it becomes ready. In
+   * onSend, not onResponse: the count is recorded (and journaled by the writer's onSend hook, registered
+   * after this one) before the refusal leaves.
+   */
   onModuleInit(): void {
     const fastify: FastifyInstance = this.adapterHost.httpAdapter.getInstance();
     fastify.decorateRequest('errorCode', undefined);
     fastify.decorateRequest('admitted', false);
     // A callback hook: no promise per request, and nothing at all for answers other than 401/403/429.
-    fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    fastify.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) => {
       const refusal = refusalOf(request, reply.statusCode);
       if (refusal) this.record(refusal.keyId, refusal.outcome);
-      done();
+      done(null, payload);
     });
-    this.schedule();
   }
 
   /** Counts one refusal of `keyId` at `at` (ms). O(1), no I/O. */
   record(keyId: string, outcome: RefusalOutcome, at = Date.now()): void {
+    const agg = this.writer.current(this.handle);
     const bucket = Math.floor(at / 60_000);
+    const line = `o\t${keyId}\t${bucket}\t${outcome}\n`;
     const id = `${keyId}\u0000${bucket}\u0000${outcome}`;
-    const row = this.buffer.get(id);
-    if (row) row.quantity++;
-    else if (this.buffer.size < MAX_ROWS) this.buffer.set(id, { key_id: keyId, bucket, outcome, quantity: 1 });
-  }
-
-  /** Writes what is buffered; a call during a flush joins it. Resolves false when the write failed. */
-  flush(): Promise<boolean> {
-    this.flushing ??= this.write().finally(() => (this.flushing = null));
-    return this.flushing;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    for (let attempt = 0; attempt < SHUTDOWN_ATTEMPTS; attempt++) {
-      if ((await this.flush()) && this.buffer.size === 0) return;
-      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    const row = agg.get(id);
+    if (row) {
+      row.quantity++;
+      this.writer.append(line, 0);
+    } else if (this.writer.full) {
+      this.writer.drop(1);
+    } else {
+      agg.set(id, { key_id: keyId, bucket, outcome, quantity: 1 });
+      this.writer.append(line, 1);
     }
-    this.logger.warn(`shutting down with ${this.buffer.size} key outcome counters not written`);
   }
 
-  private async write(): Promise<boolean> {
-    if (this.buffer.size === 0) return true;
-    const taken = this.buffer;
-    this.buffer = new Map();
+  flush(): Promise<boolean> {
+    return this.writer.flush();
+  }
+
+  create(): OutcomeAggregate {
+    return new Map();
+  }
+
+  replay(agg: OutcomeAggregate, line: string): number {
+    const [keyId, bucket, outcome, quantity] = line.split('\t');
+    if (!isRefusal(outcome)) return 0;
+    const id = `${keyId}\u0000${bucket}\u0000${outcome}`;
+    const n = quantity === undefined ? 1 : Number(quantity);
+    const row = agg.get(id);
+    if (row) {
+      row.quantity += n;
+      return 0;
+    }
+    agg.set(id, { key_id: keyId, bucket: Number(bucket), outcome, quantity: n });
+    return 1;
+  }
+
+  dump(agg: OutcomeAggregate): string {
+    let out = '';
+    for (const r of agg.values()) out += `o\t${r.key_id}\t${r.bucket}\t${r.outcome}\t${r.quantity}\n`;
+    return out;
+  }
+
+  isEmpty(agg: OutcomeAggregate): boolean {
+    return agg.size === 0;
+  }
+
+  async write(m: EntityManager, agg: OutcomeAggregate): Promise<void> {
     // Sorted by primary key so that instances writing at once lock rows in the same order.
-    const rows = [...taken.values()].sort((a, b) =>
+    const rows = [...agg.values()].sort((a, b) =>
       a.key_id !== b.key_id ? (a.key_id < b.key_id ? -1 : 1) : a.bucket !== b.bucket ? a.bucket - b.bucket : a.outcome < b.outcome ? -1 : a.outcome > b.outcome ? 1 : 0,
     );
-    try {
-      await this.tx.run(async (m) => {
-        // On MySQL the keys are read under a shared lock: a consumer delete (which deletes its keys before
-        // their counts) either waits for this write and then deletes what it wrote, or commits first and
-        // the keys are not found here.
-        const kept = await rowsOfExisting(m, 'api_keys', rows, (r) => r.key_id);
-        await upsertAdd(m, 'key_outcomes', ['key_id', 'bucket', 'outcome'], ['quantity'], [], kept);
-      });
-      return true;
-    } catch (err) {
-      // Put the counts back, merged with what arrived meanwhile.
-      for (const [id, row] of taken) {
-        const now = this.buffer.get(id);
-        if (now) now.quantity += row.quantity;
-        else if (this.buffer.size < MAX_ROWS) this.buffer.set(id, row);
-      }
-      this.logger.warn(`key outcome flush failed, ${this.buffer.size} counters kept: ${(err as Error)?.message}`);
-      return false;
-    }
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.flush().finally(() => this.schedule());
-    }, this.intervalMs);
-    this.timer.unref();
+    // On MySQL the keys are read under a shared lock: a consumer delete (which deletes its keys before
+    // their counts) either waits for this write and then deletes what it wrote, or commits first and the
+    // keys are not found here.
+    const kept = await rowsOfExisting(m, 'api_keys', rows, (r) => r.key_id);
+    await upsertAdd(m, 'key_outcomes', ['key_id', 'bucket', 'outcome'], ['quantity'], [], kept);
   }
 }
