@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import { ipRuleProblem } from '../auth/ip-matcher';
 import { maskUrlPasswords } from '../common/mask-url';
+import { redisUrlProblem } from '../redis/redis-target';
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
@@ -65,6 +66,17 @@ function IsTrustProxy() {
   });
 }
 
+/** A single-server or cluster Redis URL; the message says what is wrong with it. */
+function IsRedisUrl() {
+  return ValidateBy({
+    name: 'isRedisUrl',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && redisUrlProblem(value) === undefined,
+      defaultMessage: (args) => (typeof args?.value === 'string' && redisUrlProblem(args.value)) || 'REDIS_URL must be a string',
+    },
+  });
+}
+
 /**
  * Every environment variable the service reads, with its default. `.env.example` mirrors this class;
  * a bad value stops start-up with one line per variable.
@@ -83,9 +95,10 @@ export class EnvironmentVariables {
   DATABASE_URL?: string;
   @Transform(toInt) @IsInt() @Min(1) @Max(500) DB_POOL_SIZE: number = 10;
 
+  /** One Redis (`redis://host:6379`) or a Redis Cluster (`redis+cluster://host:7000,host:7001`). */
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must look like redis://host:6379' })
+  @IsRedisUrl()
   REDIS_URL?: string;
   @IsString() REDIS_PREFIX: string = 'tollgate:';
 
