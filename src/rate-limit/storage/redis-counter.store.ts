@@ -68,6 +68,8 @@ return out
 `;
 
 type HitCommand = (numKeys: number, ...keysThenArgs: Array<string | number>) => Promise<number[]>;
+/** The same script registered with a fixed number of keys: the arguments start with the first key. */
+type FixedHitCommand = (...keysThenArgs: Array<string | number>) => Promise<number[]>;
 
 interface Pending {
   check: LimitCheck;
@@ -101,6 +103,8 @@ export class RedisCounterStore implements CounterStore {
   private readonly fallback: MemoryCounterStore;
   private readonly logger: { warn(msg: string): void };
   private readonly command: HitCommand;
+  /** Cluster only, by number of keys. */
+  private readonly fixedCommands: FixedHitCommand[] = [];
   private readonly outage: RedisOutage;
   private queue: Pending[] = [];
 
@@ -226,6 +230,22 @@ export class RedisCounterStore implements CounterStore {
       args[checks.length + 2 * i] = check.cost;
       args[checks.length + 2 * i + 1] = check.windowMs;
     }
+    if (this.cluster) return this.fixedCommand(checks.length).call(this.redis, ...args);
     return this.command.call(this.redis, checks.length, ...args);
+  }
+
+  /**
+   * On a cluster, ioredis's auto-pipelining routes a command by its first argument, which for a script
+   * with a variable number of keys is that number, not a key (redis/ioredis#2109): the script is
+   * registered once per key count instead, so that the first argument is the first key.
+   */
+  private fixedCommand(keys: number): FixedHitCommand {
+    let command = this.fixedCommands[keys];
+    if (!command) {
+      const name = `${COMMAND}${keys}`;
+      this.redis.defineCommand(name, { numberOfKeys: keys, lua: HIT_SCRIPT });
+      command = this.fixedCommands[keys] = (this.redis as unknown as Record<string, FixedHitCommand>)[name];
+    }
+    return command;
   }
 }
