@@ -133,7 +133,7 @@ export class LocalRedisCluster {
 
   async stop(): Promise<void> {
     for (const proc of this.procs.values()) {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGKILL');
         await new Promise((r) => proc.once('exit', r));
       }
