@@ -54,11 +54,29 @@ describe('validateEnv', () => {
     [{ KEY_PREFIX: 'Bad Prefix' }, 'KEY_PREFIX'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'redis+cluster://h:7000/0' }, 'REDIS_URL'],
+    [{ DATABASE_REPLICA_URLS: 'mysql://root@r1:3306/db' }, 'DATABASE_REPLICA_URLS'],
+    [{ DB_TYPE: 'mysql', DATABASE_URL: 'mysql://root@h:3306/db', KEY_HASH_SECRET: 'x'.repeat(32), DATABASE_REPLICA_URLS: 'r1:3306' }, 'DATABASE_REPLICA_URLS'],
     [{ DB_TYPE: 'mysql' }, 'DATABASE_URL'],
     [{ DB_TYPE: 'mysql', DATABASE_URL: 'mysql://root@h:3306/db' }, 'KEY_HASH_SECRET'],
     [{ KEY_HASH_SECRET: 'short' }, 'KEY_HASH_SECRET'],
   ])('%j is refused naming %s', (raw, name) => {
     expect(() => validateEnv(raw)).toThrow(new RegExp(`\\b${name}\\b`));
+  });
+
+  it('accepts read replicas on MySQL', () => {
+    const env = validateEnv({
+      DB_TYPE: 'mysql',
+      DATABASE_URL: 'mysql://root@h:3306/db',
+      KEY_HASH_SECRET: 'x'.repeat(32),
+      DATABASE_REPLICA_URLS: 'mysql://ro:pw@r1:3306/db, mysql://ro:pw@r2:3306/db',
+    });
+    expect(env.DATABASE_REPLICA_URLS).toBe('mysql://ro:pw@r1:3306/db, mysql://ro:pw@r2:3306/db');
+    expect(env.DATABASE_REPLICA_MAX_LAG_SECONDS).toBe(5);
+  });
+
+  it('accepts a Redis Cluster URL', () => {
+    expect(validateEnv({ REDIS_URL: 'redis+cluster://10.0.0.1:7000,10.0.0.2:7000' }).REDIS_URL).toBe('redis+cluster://10.0.0.1:7000,10.0.0.2:7000');
   });
 
   it('never echoes a secret value', () => {

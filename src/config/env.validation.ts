@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import { ipRuleProblem } from '../auth/ip-matcher';
 import { maskUrlPasswords } from '../common/mask-url';
+import { redisUrlProblem } from '../redis/redis-target';
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
@@ -65,6 +66,17 @@ function IsTrustProxy() {
   });
 }
 
+/** A single-server or cluster Redis URL; the message says what is wrong with it. */
+function IsRedisUrl() {
+  return ValidateBy({
+    name: 'isRedisUrl',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && redisUrlProblem(value) === undefined,
+      defaultMessage: (args) => (typeof args?.value === 'string' && redisUrlProblem(args.value)) || 'REDIS_URL must be a string',
+    },
+  });
+}
+
 /**
  * Every environment variable the service reads, with its default. `.env.example` mirrors this class;
  * a bad value stops start-up with one line per variable.
@@ -82,10 +94,20 @@ export class EnvironmentVariables {
   @Matches(/^mysql:\/\/[^/]+\/[^/?]+/, { message: 'DATABASE_URL must look like mysql://user:pass@host:3306/db' })
   DATABASE_URL?: string;
   @Transform(toInt) @IsInt() @Min(1) @Max(500) DB_POOL_SIZE: number = 10;
-
+  /** Read replicas of DATABASE_URL (comma-separated mysql:// URLs): cache-miss key lookups and admin reads. */
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must look like redis://host:6379' })
+  @Matches(/^mysql:\/\/[^/,]+\/[^/?,]+(\?[^,]*)?(,\s*mysql:\/\/[^/,]+\/[^/?,]+(\?[^,]*)?)*$/, {
+    message: 'DATABASE_REPLICA_URLS must be a comma-separated list of mysql://user:pass@host:3306/db',
+  })
+  DATABASE_REPLICA_URLS?: string;
+  /** A replica further behind its primary than this (Seconds_Behind_Master) is not read from. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(86400) DATABASE_REPLICA_MAX_LAG_SECONDS: number = 5;
+
+  /** One Redis (`redis://host:6379`) or a Redis Cluster (`redis+cluster://host:7000,host:7001`). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsRedisUrl()
   REDIS_URL?: string;
   @IsString() REDIS_PREFIX: string = 'tollgate:';
 
@@ -164,6 +186,9 @@ export function validateEnv(given: Record<string, unknown>): EnvironmentVariable
   const errors = validateSync(env, { skipMissingProperties: false });
   if (env.DB_TYPE === 'mysql' && !env.DATABASE_URL) {
     throw new Error('Invalid configuration:\n  DATABASE_URL: required when DB_TYPE=mysql');
+  }
+  if (env.DB_TYPE !== 'mysql' && env.DATABASE_REPLICA_URLS) {
+    throw new Error('Invalid configuration:\n  DATABASE_REPLICA_URLS: read replicas need DB_TYPE=mysql (MySQL or MariaDB); SQLite has none');
   }
   if (env.DB_TYPE === 'mysql' && !env.KEY_HASH_SECRET) {
     throw new Error('Invalid configuration:\n  KEY_HASH_SECRET: required when DB_TYPE=mysql (at least 16 characters)');

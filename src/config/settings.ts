@@ -44,12 +44,17 @@ export interface DatabaseSettings {
   /** Set (and required) when type is mysql. */
   url?: string;
   poolSize: number;
+  /** Read replicas (mysql only); empty when none. */
+  replicaUrls: string[];
+  replicaMaxLagMs: number;
 }
 export const databaseSettings = (env: EnvironmentVariables): DatabaseSettings => ({
   type: env.DB_TYPE,
   sqlitePath: env.SQLITE_PATH,
   url: env.DATABASE_URL,
   poolSize: env.DB_POOL_SIZE,
+  replicaUrls: (env.DATABASE_REPLICA_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
+  replicaMaxLagMs: env.DATABASE_REPLICA_MAX_LAG_SECONDS * SECOND,
 });
 
 export interface RedisSettings {

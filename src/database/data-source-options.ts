@@ -10,6 +10,20 @@ export function dataSourceOptions(db: DatabaseSettings): DataSourceOptions {
     return {
       type: 'mysql',
       url: db.url,
+      // Replicas serve only the reads that ask for one (ReplicaReads); everything else, reads included,
+      // stays on the primary, so that a read after a write sees it.
+      ...(db.replicaUrls?.length
+        ? {
+            replication: {
+              master: { url: db.url },
+              slaves: db.replicaUrls.map((url) => ({ url })),
+              defaultMode: 'master' as const,
+              // A replica that refuses a connection sits out a second instead of being removed for good.
+              removeNodeErrorCount: 1,
+              restoreNodeTimeout: 1000,
+            },
+          }
+        : {}),
       timezone: 'Z',
       charset: 'utf8mb4_unicode_ci',
       supportBigNumbers: true,

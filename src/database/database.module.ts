@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { databaseConfig } from '../config/settings';
 import { dataSourceOptions } from './data-source-options';
 import { runMigrationsLocked } from './migrate';
+import { ReplicaReads } from './replica-reads';
 import { Transactions } from './transactions';
 
 @Global()
@@ -31,7 +32,7 @@ import { Transactions } from './transactions';
       },
     }),
   ],
-  providers: [Transactions],
-  exports: [Transactions],
+  providers: [Transactions, ReplicaReads],
+  exports: [Transactions, ReplicaReads],
 })
 export class DatabaseModule {}

@@ -52,6 +52,27 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly databaseReads = new Counter({
+    name: 'tollgate_database_replica_reads_total',
+    help: 'Reads that may use a replica (DATABASE_REPLICA_URLS), by where they were served: replica or primary',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly databaseReplicaUsable = new Gauge({
+    name: 'tollgate_database_replica_usable',
+    help: '1 while a replica answers and is within DATABASE_REPLICA_MAX_LAG_SECONDS of its primary',
+    labelNames: ['replica'] as const,
+    registers: [this.registry],
+  });
+
+  readonly databaseReplicaLag = new Gauge({
+    name: 'tollgate_database_replica_lag_seconds',
+    help: "A replica's Seconds_Behind_Master as last read (-1: replication not running)",
+    labelNames: ['replica'] as const,
+    registers: [this.registry],
+  });
+
   /**
    * Labelled children, looked up once per label combination: prom-client hashes the label object on
    * every call otherwise, a cost paid on every request. The combinations are bounded (route templates,

@@ -22,6 +22,7 @@ import { COUNTER_STORE, type CounterStore, MemoryCounterStore, RedisCounterStore
         if (!redis.client) return memory;
         return new RedisCounterStore(redis.client, {
           prefix: `${redis.prefix}rl:`,
+          cluster: redis.cluster,
           fallback: memory,
           logger: new Logger('RateLimit'),
           onDegraded: () => metrics.degraded('rate-limit'),

@@ -6,7 +6,7 @@ const defaults = { limit: 1000, windowSeconds: 60 };
 describe('resolveLimits', () => {
   it('gives a consumer without a plan the default, counted for the whole consumer', () => {
     expect(resolveLimits(consumerKey({ consumerId: 'cons_a' }), defaults)).toMatchObject([
-      { name: 'default', limit: 1000, windowSeconds: 60, scope: 'consumer', counterKey: 'c:cons_a:default:60' },
+      { name: 'default', limit: 1000, windowSeconds: 60, scope: 'consumer', counterKey: '{cons_a}c:cons_a:default:60' },
     ]);
   });
 
@@ -22,8 +22,8 @@ describe('resolveLimits', () => {
     const a = resolveLimits(consumerKey({ id: 'key_a', consumerId: 'cons_1', planLimits }), defaults);
     const b = resolveLimits(consumerKey({ id: 'key_b', consumerId: 'cons_1', planLimits }), defaults);
     expect(a.map((l) => [l.name, l.scope, l.counterKey])).toEqual([
-      ['per-second', 'consumer', 'c:cons_1:per-second:1'],
-      ['per-minute', 'consumer', 'c:cons_1:per-minute:60'],
+      ['per-second', 'consumer', '{cons_1}c:cons_1:per-second:1'],
+      ['per-minute', 'consumer', '{cons_1}c:cons_1:per-minute:60'],
     ]);
     expect(b.map((l) => l.counterKey)).toEqual(a.map((l) => l.counterKey));
   });
@@ -34,8 +34,8 @@ describe('resolveLimits', () => {
       defaults,
     );
     expect(limits.map((l) => [l.name, l.limit, l.scope, l.counterKey])).toEqual([
-      ['default', 1000, 'consumer', 'c:cons_1:default:60'],
-      ['burst', 1_000_000, 'key', 'k:key_a:burst:1'],
+      ['default', 1000, 'consumer', '{cons_1}c:cons_1:default:60'],
+      ['burst', 1_000_000, 'key', '{cons_1}k:key_a:burst:1'],
     ]);
   });
 
@@ -49,8 +49,8 @@ describe('resolveLimits', () => {
       defaults,
     );
     expect(limits.map((l) => [l.name, l.counterKey])).toEqual([
-      ['minute', 'c:cons_1:minute:60'],
-      ['key:minute', 'k:key_a:minute:60'],
+      ['minute', '{cons_1}c:cons_1:minute:60'],
+      ['key:minute', '{cons_1}k:key_a:minute:60'],
     ]);
   });
 
@@ -63,11 +63,11 @@ describe('resolveLimits', () => {
 
   it('limits admin keys per key: their own limits, else the default', () => {
     expect(resolveLimits(adminKey({ id: 'key_adm' }), defaults)).toMatchObject([
-      { name: 'default', limit: 1000, windowSeconds: 60, scope: 'key', counterKey: 'k:key_adm:default:60' },
+      { name: 'default', limit: 1000, windowSeconds: 60, scope: 'key', counterKey: '{key_adm}k:key_adm:default:60' },
     ]);
     expect(
       resolveLimits(adminKey({ id: 'key_adm', keyLimits: [{ name: 'verify', limit: 50_000, windowSeconds: 1 }] }), defaults),
-    ).toMatchObject([{ name: 'verify', limit: 50_000, windowSeconds: 1, scope: 'key', counterKey: 'k:key_adm:verify:1' }]);
+    ).toMatchObject([{ name: 'verify', limit: 50_000, windowSeconds: 1, scope: 'key', counterKey: '{key_adm}k:key_adm:verify:1' }]);
   });
 
   it('skips malformed plan rules instead of failing every request', () => {
@@ -89,8 +89,8 @@ describe('buildPolicy', () => {
       defaults,
     );
     expect(policy.limits.map((l) => [l.counterKey, l.limit, l.ttl, l.throttler.name])).toEqual([
-      ['c:cons_1:default:60', 1000, 60_000, 'default'],
-      ['k:key_a:burst:1', 20, 1_000, 'burst'],
+      ['{cons_1}c:cons_1:default:60', 1000, 60_000, 'default'],
+      ['{cons_1}k:key_a:burst:1', 20, 1_000, 'burst'],
     ]);
     expect(policy.limits.map((l) => l.getTracker({}, {} as never))).toEqual(['c:cons_1', 'k:key_a']);
     expect(policy.policyHeader).toBe('"default";q=1000;w=60, "burst";q=20;w=1');

@@ -135,7 +135,10 @@ export function resolveLimits(key: AuthKey, defaults: DefaultLimit, route?: Rout
     add(defaultRule, 'default', 'key');
   }
   const routed = route ? applyRoute(drafts, route, consumer ? 'consumer' : 'key', consumer ? `c:${consumer.id}` : `k:${key.id}`) : drafts;
-  return routed.map(finish);
+  // Every counter of one consumer (or of a key without one) in one Redis Cluster hash slot, so that the
+  // limits of a request are one script call there too.
+  const slotTag = `{${consumer ? consumer.id : key.id}}`;
+  return routed.map((d) => finish(d, slotTag));
 }
 
 /** Whether a name in @SkipThrottle/@Throttle designates this limit. */
@@ -162,8 +165,9 @@ function applyRoute(drafts: Draft[], route: RouteLimits, scope: 'consumer' | 'ke
   return out;
 }
 
-function finish(d: Draft): ResolvedLimit {
-  const { tracker, counterKey } = d;
+function finish(d: Draft, slotTag: string): ResolvedLimit {
+  const tracker = d.tracker;
+  const counterKey = slotTag + d.counterKey;
   return {
     name: d.name,
     limit: d.limit,

@@ -33,8 +33,8 @@ describe('RateLimitService', () => {
     expect(verdicts).toEqual([true, true, true, false]);
     expect(spy).toHaveBeenCalledTimes(8);
     expect(spy.mock.calls.slice(0, 2).map((c) => c.slice(0, 3))).toEqual([
-      ['c:cons_1:default:60', 60_000, 3],
-      ['k:key_1:burst:1', 1_000, 5],
+      ['{cons_1}c:cons_1:default:60', 60_000, 3],
+      ['{cons_1}k:key_1:burst:1', 1_000, 5],
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, SelectQueryBuilder } from 'typeorm';
+import { ReplicaReads } from '../database/replica-reads';
 import { sqlTime, toDate, toNumber } from '../database/sql';
 import { ApiKey } from '../keys/api-key.entity';
 import { sumMetricTotals } from '../usage/usage-metric-totals';
@@ -30,7 +31,10 @@ const emptyStatus = (): KeyStatusCountsDto => ({ active: 0, revoked: 0, expired:
 /** Read-only aggregates for GET /v1/admin/stats; a handful of grouped queries, no per-row work in JS. */
 @Injectable()
 export class StatsService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly replicas: ReplicaReads,
+  ) {}
 
   async overview(now = new Date()): Promise<StatsDto> {
     const [consumers, keys, requests, top, expiring, unused, webhooks] = await Promise.all([
@@ -79,7 +83,7 @@ export class StatsService {
   }
 
   private async consumerCounts(): Promise<StatsDto['consumers']> {
-    const rows: { status: string; n: unknown }[] = await this.dataSource.query('SELECT status, COUNT(*) AS n FROM consumers GROUP BY status');
+    const rows: { status: string; n: unknown }[] = await this.replicas.read((m) => m.query('SELECT status, COUNT(*) AS n FROM consumers GROUP BY status'));
     const out = { total: 0, active: 0, suspended: 0 };
     for (const r of rows) {
       const n = toNumber(r.n);
@@ -90,7 +94,8 @@ export class StatsService {
   }
 
   private async keyCounts(now: Date): Promise<StatsDto['keys']> {
-    const rows: { kind: string; status: keyof KeyStatusCountsDto; n: unknown }[] = await this.dataSource.query(
+    const rows: { kind: string; status: keyof KeyStatusCountsDto; n: unknown }[] = await this.replicas.read((m) =>
+      m.query(
       `SELECT kind,
               CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
                    WHEN expires_at IS NOT NULL AND expires_at <= ? THEN 'expired'
@@ -98,6 +103,7 @@ export class StatsService {
               COUNT(*) AS n
          FROM api_keys GROUP BY kind, status`,
       [sqlTime(now)],
+      ),
     );
     const out = { total: 0, ...emptyStatus(), byKind: { admin: emptyStatus(), secret: emptyStatus(), publishable: emptyStatus() } };
     for (const r of rows) {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import type Redis from 'ioredis';
 import type { AuthConsumer, AuthKey, QuotaRule } from '../../auth/auth-key';
 import { periodFor } from '../../periods/periods';
 import { RedisOutage } from '../../redis/redis-outage';
+import type { RedisClient } from '../../redis/redis.service';
 import { LimiterMetrics } from '../limiter-metrics';
 import { LimiterRedis } from '../limiter-redis';
 import { QuotaUsageReader } from './quota-usage.reader';
@@ -139,7 +139,7 @@ export class QuotaService {
   private readonly logger = new Logger(QuotaService.name);
   private readonly counters = new Map<string, Counter>();
   private readonly periods = new WeakMap<AuthConsumer, PeriodMs>();
-  private readonly redis: Redis | null;
+  private readonly redis: RedisClient | null;
   private readonly command: QuotaCommand | null = null;
   private readonly prefix: string;
   private readonly now: () => number;

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { RedisOutage } from '../../redis/redis-outage';
+import { hashTagOf } from '../../redis/redis-target';
+import type { RedisClient } from '../../redis/redis.service';
 import type { CounterRecord, CounterStore, LimitCheck, LimitResult } from './counter-store';
 import { assertValidChecks, throttlerCheck, toCounterRecord, toLimitResult } from './limit-result';
 import type { MemoryCounterStore } from './memory-counter.store';
@@ -8,6 +9,11 @@ import type { MemoryCounterStore } from './memory-counter.store';
 export interface RedisCounterStoreOptions {
   /** Prepended to every key, e.g. `tollgate:rl:`. */
   prefix: string;
+  /**
+   * Redis Cluster: a script may only touch keys of one hash slot, so the checks of one flush are sent as
+   * one script call per hash tag (`{consumerId}` in every counter key of a consumer).
+   */
+  cluster?: boolean;
   /** Answers while Redis is unreachable, so that requests keep flowing under local limits. */
   fallback: MemoryCounterStore;
   /** Called once when an outage begins (for metrics and health). */
@@ -62,6 +68,8 @@ return out
 `;
 
 type HitCommand = (numKeys: number, ...keysThenArgs: Array<string | number>) => Promise<number[]>;
+/** The same script registered with a fixed number of keys: the arguments start with the first key. */
+type FixedHitCommand = (...keysThenArgs: Array<string | number>) => Promise<number[]>;
 
 interface Pending {
   check: LimitCheck;
@@ -83,24 +91,29 @@ interface Pending {
  * While degraded, each instance enforces the limits locally, so N instances admit up to N × limit until
  * Redis is back; counters held in Redis resume where they were.
  *
- * On Redis Cluster a script may only touch keys of one hash slot: callers would then put a hash tag
- * (`{consumerId}`) in the keys of one request. A single Redis or a replicated primary needs nothing.
+ * On Redis Cluster a script may only touch keys of one hash slot: the counter keys of one consumer (or of
+ * a key without one) carry its id as a hash tag, so the limits of one request stay one call, and a flush
+ * that holds several consumers' requests sends one call per consumer (ioredis pipelines them per node).
  */
 export class RedisCounterStore implements CounterStore {
   readonly name = 'redis';
 
   private readonly prefix: string;
+  private readonly cluster: boolean;
   private readonly fallback: MemoryCounterStore;
   private readonly logger: { warn(msg: string): void };
   private readonly command: HitCommand;
+  /** Cluster only, by number of keys. */
+  private readonly fixedCommands: FixedHitCommand[] = [];
   private readonly outage: RedisOutage;
   private queue: Pending[] = [];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     opts: RedisCounterStoreOptions,
   ) {
     this.prefix = opts.prefix;
+    this.cluster = opts.cluster ?? false;
     this.fallback = opts.fallback;
     this.logger = opts.logger ?? new Logger(RedisCounterStore.name);
     this.outage = new RedisOutage({
@@ -183,6 +196,33 @@ export class RedisCounterStore implements CounterStore {
   }
 
   private send(checks: readonly LimitCheck[]): Promise<number[]> {
+    return this.cluster ? this.sendBySlot(checks) : this.sendOne(checks);
+  }
+
+  /** One call per hash tag, in parallel; the replies put back in the order of the checks. */
+  private async sendBySlot(checks: readonly LimitCheck[]): Promise<number[]> {
+    const groups = new Map<string, number[]>();
+    for (let i = 0; i < checks.length; i++) {
+      const tag = hashTagOf(this.prefix + checks[i].key);
+      const group = groups.get(tag);
+      if (group) group.push(i);
+      else groups.set(tag, [i]);
+    }
+    if (groups.size === 1) return this.sendOne(checks);
+    const out = new Array<number>(checks.length * 2);
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const reply = await this.sendOne(indexes.map((i) => checks[i]));
+        for (let j = 0; j < indexes.length; j++) {
+          out[2 * indexes[j]] = reply[2 * j];
+          out[2 * indexes[j] + 1] = reply[2 * j + 1];
+        }
+      }),
+    );
+    return out;
+  }
+
+  private sendOne(checks: readonly LimitCheck[]): Promise<number[]> {
     const args = new Array<string | number>(checks.length * 3);
     for (let i = 0; i < checks.length; i++) {
       const check = checks[i];
@@ -190,6 +230,22 @@ export class RedisCounterStore implements CounterStore {
       args[checks.length + 2 * i] = check.cost;
       args[checks.length + 2 * i + 1] = check.windowMs;
     }
+    if (this.cluster) return this.fixedCommand(checks.length).call(this.redis, ...args);
     return this.command.call(this.redis, checks.length, ...args);
+  }
+
+  /**
+   * On a cluster, ioredis's auto-pipelining routes a command by its first argument, which for a script
+   * with a variable number of keys is that number, not a key (redis/ioredis#2109): the script is
+   * registered once per key count instead, so that the first argument is the first key.
+   */
+  private fixedCommand(keys: number): FixedHitCommand {
+    let command = this.fixedCommands[keys];
+    if (!command) {
+      const name = `${COMMAND}${keys}`;
+      this.redis.defineCommand(name, { numberOfKeys: keys, lua: HIT_SCRIPT });
+      command = this.fixedCommands[keys] = (this.redis as unknown as Record<string, FixedHitCommand>)[name];
+    }
+    return command;
   }
 }
