@@ -1,4 +1,4 @@
-import { createTollgateClient, type components, type paths } from '../../clients/typescript/src/index';
+import { createTollgateClient, type components, type paths } from '../../clients/typescript/src/client';
 
 export type Schemas = components['schemas'];
 export type ErrorBody = Schemas['ErrorResponseDto'];

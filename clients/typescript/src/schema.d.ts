@@ -334,7 +334,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List the calling consumer's keys
+         * List the calling consumer's keys of the calling key's environment
          * @description **Required scopes:** `keys:read`. Key kinds: `secret`, `publishable`.
          */
         get: operations["listMyKeys"];
@@ -425,7 +425,9 @@ export interface paths {
         };
         /**
          * Who am I: the calling key, its consumer, its limits and remaining quota
-         * @description **Required scopes:** none beyond a valid key. Key kinds: `secret`, `publishable`.
+         * @description A publishable key (it sits in a browser) is shown its own public fields only, and `consumer` is null: never the consumer's name, externalId or metadata.
+         *
+         *     **Required scopes:** none beyond a valid key. Key kinds: `secret`, `publishable`.
          */
         get: operations["getMe"];
         put?: never;
@@ -1168,6 +1170,15 @@ export interface components {
         };
         CreateConsumerDto: {
             /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "tier": "gold"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * @description Day of the month (1-28) on which billing periods start.
              * @example 1
              */
@@ -1175,21 +1186,12 @@ export interface components {
             /** @example Acme Corp */
             name: string;
             /**
-             * @description Your own id for this consumer; unique across consumers.
+             * @description Your own id for this consumer; unique across consumers; `null`: none.
              * @example acct_4421
              */
             externalId?: string | null;
             /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "tier": "gold"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
-            /**
-             * @description The plan to bill and limit this consumer by.
+             * @description The plan to bill and limit this consumer by; `null`: none.
              * @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv
              */
             planId?: string | null;
@@ -1242,6 +1244,15 @@ export interface components {
         };
         UpdateConsumerDto: {
             /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "tier": "gold"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * @description Day of the month (1-28) on which billing periods start.
              * @example 1
              */
@@ -1249,21 +1260,12 @@ export interface components {
             /** @example Acme Corp */
             name?: string;
             /**
-             * @description Your own id for this consumer; unique across consumers.
+             * @description Your own id for this consumer; unique across consumers; `null`: none.
              * @example acct_4421
              */
             externalId?: string | null;
             /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "tier": "gold"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
-            /**
-             * @description The plan to bill and limit this consumer by.
+             * @description The plan to bill and limit this consumer by; `null`: none.
              * @example plan_01JD5X3V8Q2mZt9aK3LpQw7Rv
              */
             planId?: string | null;
@@ -1285,10 +1287,38 @@ export interface components {
         CreateConsumerKeyDto: {
             /**
              * Format: date-time
-             * @description When the key stops working (ISO-8601, in the future).
+             * @description When the key stops working (ISO-8601, in the future); `null`: never. Left out (or `null`) on create, a key
+             *     made by a key that expires takes its expiry.
              * @example 2027-01-01T00:00:00.000Z
              */
             expiresAt?: string | null;
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty (or `null`) = anywhere. Left out on create,
+             *     a key made by an IP-bound key takes its ranges.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[] | null;
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed; `null` = none.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[] | null;
+            /** @description Limits for this key alone, on top of the plan's; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example production backend */
             name: string;
             /**
@@ -1297,32 +1327,6 @@ export interface components {
              * @enum {string}
              */
             environment?: "live" | "test";
-            /**
-             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
-             * @example [
-             *       "10.0.0.0/8",
-             *       "2001:db8::/32"
-             *     ]
-             */
-            allowedIps?: string[];
-            /**
-             * @description Publishable keys only, and required for them: the browser origins allowed.
-             * @example [
-             *       "https://app.example.com"
-             *     ]
-             */
-            allowedOrigins?: string[];
-            /** @description Limits for this key alone, on top of the plan's. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "payments"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
             /**
              * @description `secret` (server side, the default) or `publishable` (browser/mobile; needs allowedOrigins).
              * @example secret
@@ -1475,10 +1479,38 @@ export interface components {
         UpdateKeyDto: {
             /**
              * Format: date-time
-             * @description When the key stops working (ISO-8601, in the future).
+             * @description When the key stops working (ISO-8601, in the future); `null`: never. Left out (or `null`) on create, a key
+             *     made by a key that expires takes its expiry.
              * @example 2027-01-01T00:00:00.000Z
              */
             expiresAt?: string | null;
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty (or `null`) = anywhere. Left out on create,
+             *     a key made by an IP-bound key takes its ranges.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[] | null;
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed; `null` = none.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[] | null;
+            /** @description Limits for this key alone, on top of the plan's; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example production backend */
             name?: string;
             /**
@@ -1491,32 +1523,6 @@ export interface components {
              *     ]
              */
             scopes?: string[];
-            /**
-             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
-             * @example [
-             *       "10.0.0.0/8",
-             *       "2001:db8::/32"
-             *     ]
-             */
-            allowedIps?: string[];
-            /**
-             * @description Publishable keys only, and required for them: the browser origins allowed.
-             * @example [
-             *       "https://app.example.com"
-             *     ]
-             */
-            allowedOrigins?: string[];
-            /** @description Limits for this key alone, on top of the plan's. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "payments"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
         };
         RotateKeyDto: {
             /**
@@ -1528,10 +1534,38 @@ export interface components {
         CreateAdminKeyDto: {
             /**
              * Format: date-time
-             * @description When the key stops working (ISO-8601, in the future).
+             * @description When the key stops working (ISO-8601, in the future); `null`: never. Left out (or `null`) on create, a key
+             *     made by a key that expires takes its expiry.
              * @example 2027-01-01T00:00:00.000Z
              */
             expiresAt?: string | null;
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty (or `null`) = anywhere. Left out on create,
+             *     a key made by an IP-bound key takes its ranges.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[] | null;
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed; `null` = none.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[] | null;
+            /** @description Limits for this key alone, on top of the plan's; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example production backend */
             name: string;
             /**
@@ -1540,32 +1574,6 @@ export interface components {
              * @enum {string}
              */
             environment?: "live" | "test";
-            /**
-             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
-             * @example [
-             *       "10.0.0.0/8",
-             *       "2001:db8::/32"
-             *     ]
-             */
-            allowedIps?: string[];
-            /**
-             * @description Publishable keys only, and required for them: the browser origins allowed.
-             * @example [
-             *       "https://app.example.com"
-             *     ]
-             */
-            allowedOrigins?: string[];
-            /** @description Limits for this key alone, on top of the plan's. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "payments"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
             /**
              * @description Always `admin` (the default).
              * @example admin
@@ -1585,10 +1593,38 @@ export interface components {
         ImportKeyDto: {
             /**
              * Format: date-time
-             * @description When the key stops working (ISO-8601, in the future).
+             * @description When the key stops working (ISO-8601, in the future); `null`: never. Left out (or `null`) on create, a key
+             *     made by a key that expires takes its expiry.
              * @example 2027-01-01T00:00:00.000Z
              */
             expiresAt?: string | null;
+            /**
+             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty (or `null`) = anywhere. Left out on create,
+             *     a key made by an IP-bound key takes its ranges.
+             * @example [
+             *       "10.0.0.0/8",
+             *       "2001:db8::/32"
+             *     ]
+             */
+            allowedIps?: string[] | null;
+            /**
+             * @description Publishable keys only, and required for them: the browser origins allowed; `null` = none.
+             * @example [
+             *       "https://app.example.com"
+             *     ]
+             */
+            allowedOrigins?: string[] | null;
+            /** @description Limits for this key alone, on top of the plan's; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "payments"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example production backend */
             name: string;
             /**
@@ -1597,32 +1633,6 @@ export interface components {
              * @enum {string}
              */
             environment?: "live" | "test";
-            /**
-             * @description IPv4/IPv6 addresses or CIDR blocks the key may be used from; empty = anywhere.
-             * @example [
-             *       "10.0.0.0/8",
-             *       "2001:db8::/32"
-             *     ]
-             */
-            allowedIps?: string[];
-            /**
-             * @description Publishable keys only, and required for them: the browser origins allowed.
-             * @example [
-             *       "https://app.example.com"
-             *     ]
-             */
-            allowedOrigins?: string[];
-            /** @description Limits for this key alone, on top of the plan's. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "payments"
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
             /**
              * @description `secret` (server side, the default) or `publishable` (browser/mobile; needs allowedOrigins).
              * @example secret
@@ -1688,6 +1698,67 @@ export interface components {
             /** @description The keys, in the order given (never their plaintext or hash). */
             keys: components["schemas"]["ApiKeyDto"][];
         };
+        MeKeyDto: {
+            /** Format: date-time */
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            /** @example key_01JD5X3V8Q2mZt9aK3LpQw7Rv */
+            id: string;
+            /**
+             * @example secret
+             * @enum {string}
+             */
+            kind: "admin" | "secret" | "publishable";
+            /** @example production backend */
+            name: string;
+            /**
+             * @example live
+             * @enum {string}
+             */
+            environment: "live" | "test";
+            /**
+             * @description The first characters of the key, to recognise it.
+             * @example tg_live_3xK9
+             */
+            start: string;
+            /**
+             * @example [
+             *       "usage:read",
+             *       "usage:write"
+             *     ]
+             */
+            scopes: string[];
+            /** @example [] */
+            allowedOrigins: string[];
+            /** Format: date-time */
+            revokedAt?: string | null;
+            /**
+             * Format: date-time
+             * @description Updated within a few seconds of use.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            lastUsedAt?: string | null;
+            /**
+             * @description Null for admin keys.
+             * @example cons_01JD5X3V8Q2mZt9aK3LpQw7Rv
+             */
+            consumerId?: string | null;
+            /** @example [] */
+            allowedIps?: string[];
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
+            /** @example {} */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /** @description The key this one replaced by rotation. */
+            rotatedFromId?: string | null;
+            /** @description The key's id in the system it was imported from; null for keys issued here. */
+            externalId?: string | null;
+        };
         RateLimitStateDto: {
             /** @example 1000 */
             limit: number;
@@ -1723,8 +1794,9 @@ export interface components {
             metric: string;
         };
         MeDto: {
-            key: components["schemas"]["ApiKeyDto"];
-            consumer: components["schemas"]["ConsumerDto"];
+            /** @description The key's consumer; null for a publishable key, which never sees the consumer's name, externalId or metadata. */
+            consumer: components["schemas"]["ConsumerDto"] | (never | null);
+            key: components["schemas"]["MeKeyDto"];
             /** @description Every limit that applies to this key, as it stands (reading it consumes nothing). */
             rateLimits: components["schemas"]["RateLimitStateDto"][];
             /** @description The plan's quotas for the current billing period. */
@@ -2128,8 +2200,21 @@ export interface components {
              * @example 4900
              */
             baseFeeMinor?: number;
-            /** @description One price per metric; see docs/billing.md for the four models. */
-            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[];
+            /** @description Limits shared by all keys of a consumer on this plan; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /** @description Hard caps per billing period; `null` = none. */
+            quotas?: components["schemas"]["QuotaRuleDto"][] | null;
+            /** @description One price per metric, see docs/billing.md for the four models; `null` = none. */
+            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "public": true
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example Pro */
             name: string;
             /**
@@ -2137,19 +2222,6 @@ export interface components {
              * @example USD
              */
             currency: string;
-            /** @description Limits shared by all keys of a consumer on this plan. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /** @description Hard caps per billing period. */
-            quotas?: components["schemas"]["QuotaRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "public": true
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
         };
         PlanDto: {
             /**
@@ -2193,8 +2265,21 @@ export interface components {
              * @example 4900
              */
             baseFeeMinor?: number;
-            /** @description One price per metric; see docs/billing.md for the four models. */
-            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[];
+            /** @description Limits shared by all keys of a consumer on this plan; `null` = none. */
+            rateLimits?: components["schemas"]["RateLimitRuleDto"][] | null;
+            /** @description Hard caps per billing period; `null` = none. */
+            quotas?: components["schemas"]["QuotaRuleDto"][] | null;
+            /** @description One price per metric, see docs/billing.md for the four models; `null` = none. */
+            prices?: (components["schemas"]["PerUnitPriceDto"] | components["schemas"]["PackagePriceDto"] | components["schemas"]["GraduatedPriceDto"] | components["schemas"]["VolumePriceDto"])[] | null;
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "public": true
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /** @example Pro */
             name?: string;
             /**
@@ -2202,19 +2287,6 @@ export interface components {
              * @example USD
              */
             currency?: string;
-            /** @description Limits shared by all keys of a consumer on this plan. */
-            rateLimits?: components["schemas"]["RateLimitRuleDto"][];
-            /** @description Hard caps per billing period. */
-            quotas?: components["schemas"]["QuotaRuleDto"][];
-            /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "public": true
-             *     }
-             */
-            metadata?: {
-                [key: string]: unknown;
-            };
         };
         TierBreakdownDto: {
             /** @example 5000 */
@@ -2497,9 +2569,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyEventDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["KeyEventDataDto"] | (never | null);
         };
         KeyRotatedDataDto: {
             /** @example 3600 */
@@ -2526,9 +2597,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyRotatedDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["KeyRotatedDataDto"] | (never | null);
         };
         KeyRevokedDataDto: {
             /**
@@ -2556,9 +2626,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyRevokedDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["KeyRevokedDataDto"] | (never | null);
         };
         KeyExpiringDataDto: {
             /**
@@ -2586,9 +2655,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyExpiringDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["KeyExpiringDataDto"] | (never | null);
         };
         KeyLeakedDataDto: {
             /**
@@ -2625,9 +2693,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["KeyLeakedDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["KeyLeakedDataDto"] | (never | null);
         };
         WebhookConsumerDto: {
             /**
@@ -2677,9 +2744,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["ConsumerEventDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["ConsumerEventDataDto"] | (never | null);
         };
         /** @description A consumer was suspended: all its keys are refused. */
         ConsumerSuspendedEvent: {
@@ -2698,9 +2764,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["ConsumerEventDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["ConsumerEventDataDto"] | (never | null);
         };
         /** @description A suspended consumer was resumed. */
         ConsumerResumedEvent: {
@@ -2719,9 +2784,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["ConsumerEventDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["ConsumerEventDataDto"] | (never | null);
         };
         QuotaThresholdDataDto: {
             /**
@@ -2769,9 +2833,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["QuotaThresholdDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["QuotaThresholdDataDto"] | (never | null);
         };
         RateLimitRuleStateDto: {
             /** @example 1000 */
@@ -2818,9 +2881,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["RateLimitExceededDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["RateLimitExceededDataDto"] | (never | null);
         };
         InvoiceClosedDataDto: {
             invoice: components["schemas"]["InvoiceDto"];
@@ -2842,9 +2904,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["InvoiceClosedDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["InvoiceClosedDataDto"] | (never | null);
         };
         DisabledEndpointDto: {
             /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
@@ -2883,9 +2944,8 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["EndpointDisabledDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["EndpointDisabledDataDto"] | (never | null);
         };
         WebhookTestDataDto: {
             /** @example whe_01JD5X3V8Q2mZt9aK3LpQw7Rv */
@@ -2910,11 +2970,19 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            data: {
-                [key: string]: unknown;
-            } & components["schemas"]["WebhookTestDataDto"];
+            /** @description Always sent to receivers. In the delivery log it is null when the reader's key lacks the read scope of the event's resource (`consumers:read` for consumer.*, `keys:read` for key.*, `billing:read` for invoice.*, `usage:read` for quota.* and rate_limit.*); the delivery's `resourceIds` still name what the event is about. */
+            data: components["schemas"]["WebhookTestDataDto"] | (never | null);
         };
         CreateWebhookEndpointDto: {
+            /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "platform"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /**
              * @description Where events are POSTed; must be https:// and resolve to a public address.
              * @example https://hooks.example.com/tollgate
@@ -2933,17 +3001,11 @@ export interface components {
              * @example true
              */
             enabled?: boolean;
-            /** @example Alerts to the on-call channel */
-            description?: string | null;
             /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "platform"
-             *     }
+             * @description `null`: none.
+             * @example Alerts to the on-call channel
              */
-            metadata?: {
-                [key: string]: unknown;
-            };
+            description?: string | null;
         };
         CreatedWebhookEndpointDto: {
             /**
@@ -3058,6 +3120,15 @@ export interface components {
         };
         UpdateWebhookEndpointDto: {
             /**
+             * @description Free-form JSON object, at most 8 KiB; `null` = `{}`.
+             * @example {
+             *       "team": "platform"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
              * @description Where events are POSTed; must be https:// and resolve to a public address.
              * @example https://hooks.example.com/tollgate
              */
@@ -3075,17 +3146,11 @@ export interface components {
              * @example true
              */
             enabled?: boolean;
-            /** @example Alerts to the on-call channel */
-            description?: string | null;
             /**
-             * @description Free-form JSON object, at most 8 KiB.
-             * @example {
-             *       "team": "platform"
-             *     }
+             * @description `null`: none.
+             * @example Alerts to the on-call channel
              */
-            metadata?: {
-                [key: string]: unknown;
-            };
+            description?: string | null;
         };
         /** @enum {string} */
         WebhookEventType: "key.created" | "key.rotated" | "key.revoked" | "key.expiring" | "key.leaked" | "consumer.created" | "consumer.suspended" | "consumer.resumed" | "quota.threshold" | "rate_limit.exceeded" | "invoice.closed" | "webhook.endpoint_disabled" | "webhook.test";
@@ -3155,7 +3220,7 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             createdAt: string;
-            /** @description The event as it is sent (the request body). */
+            /** @description The event as it is sent (the request body); its `data` is null for a reader without the scope to read it. */
             event: components["schemas"]["KeyCreatedEvent"] | components["schemas"]["KeyRotatedEvent"] | components["schemas"]["KeyRevokedEvent"] | components["schemas"]["KeyExpiringEvent"] | components["schemas"]["KeyLeakedEvent"] | components["schemas"]["ConsumerCreatedEvent"] | components["schemas"]["ConsumerSuspendedEvent"] | components["schemas"]["ConsumerResumedEvent"] | components["schemas"]["QuotaThresholdEvent"] | components["schemas"]["RateLimitExceededEvent"] | components["schemas"]["InvoiceClosedEvent"] | components["schemas"]["WebhookEndpointDisabledEvent"] | components["schemas"]["WebhookTestEvent"];
             /** @example whd_01JD5X3V8Q2mZt9aK3LpQw7Rv */
             id: string;
@@ -3169,6 +3234,15 @@ export interface components {
             lastError: string | null;
             /** @description Every attempt, oldest first. */
             attemptLog: components["schemas"]["WebhookAttemptDto"][];
+            /**
+             * @description The ids of the resources the event is about (keys, consumer, invoice, period, endpoint), shown to every
+             *     reader, also when the event's `data` is withheld.
+             * @example [
+             *       "key_01JD5X3V8Q2mZt9aK3LpQw7Rv",
+             *       "cons_01JD5X3V8Q2mZt9aK3LpQw7Rv"
+             *     ]
+             */
+            resourceIds: string[];
         };
         WebhookDeliveryPageDto: {
             data: components["schemas"]["WebhookDeliveryDto"][];
@@ -3661,6 +3735,11 @@ export interface operations {
                 status?: "active" | "suspended";
                 planId?: string;
                 externalId?: string;
+                /**
+                 * @description Consumers whose name contains this text, ignoring case (of ASCII letters on SQLite); `%` and `_`
+                 *     match themselves.
+                 */
+                name?: string;
                 /** @description The `nextCursor` of the previous page. */
                 cursor?: string;
             };
@@ -6472,7 +6551,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description NOT_FOUND, also for another consumer's key */
+            /** @description NOT_FOUND, also for another consumer's key and for a key of the other environment */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
