@@ -191,8 +191,8 @@ describe('rate limits', () => {
     const me = await server.get('/v1/me', plaintext);
     expect(me.status).toBe(200);
     expect(me.body.rateLimits).toEqual([
-      { name: 'default', limit: DEFAULT_LIMIT, remaining: DEFAULT_LIMIT - 1, reset: expect.any(Number) },
-      { name: 'own', limit: 5, remaining: 4, reset: expect.any(Number) },
+      { name: 'default', limit: DEFAULT_LIMIT, remaining: DEFAULT_LIMIT - 1, reset: expect.any(Number), windowSeconds: 60 },
+      { name: 'own', limit: 5, remaining: 4, reset: expect.any(Number), windowSeconds: 30 },
     ]);
     expect(me.body.quotas).toEqual([]);
     const ping = await server.get('/v1/me/ping', plaintext);
@@ -209,8 +209,8 @@ describe('rate limits', () => {
       const peek = await verify(0);
       expect(peek.body).toMatchObject({ valid: true, code: 'VALID' });
       expect(peek.body.rateLimits).toEqual([
-        { name: 'default', limit: DEFAULT_LIMIT, remaining: DEFAULT_LIMIT, reset: expect.any(Number) },
-        { name: 'two', limit: 2, remaining: 2, reset: expect.any(Number) },
+        { name: 'default', limit: DEFAULT_LIMIT, remaining: DEFAULT_LIMIT, reset: expect.any(Number), windowSeconds: 60 },
+        { name: 'two', limit: 2, remaining: 2, reset: expect.any(Number), windowSeconds: 60 },
       ]);
     }
     expect((await verify()).body).toMatchObject({ valid: true, rateLimits: [{ remaining: DEFAULT_LIMIT - 1 }, { remaining: 1 }] });
