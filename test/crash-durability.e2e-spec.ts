@@ -16,8 +16,8 @@ import { WebhookReceiver } from './support/webhook-receiver';
  */
 
 /** No flush before the kill: every count must come from the journal. */
-const NO_FLUSH = { USAGE_FLUSH_INTERVAL_MS: '60000', USAGE_FLUSH_BATCH_ROWS: '100000', DEFAULT_RATE_LIMIT: '1000000', AUTH_FAILURE_LIMIT: '1000000', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
-const RESTART = { USAGE_FLUSH_INTERVAL_MS: '200', DEFAULT_RATE_LIMIT: '1000000', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_POLL_INTERVAL_MS: '100' };
+const NO_FLUSH = { USAGE_FLUSH_INTERVAL_MS: '60000', USAGE_FLUSH_BATCH_ROWS: '100000', DEFAULT_RATE_LIMIT: '1000000', AUTH_FAILURE_LIMIT: '1000000', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_LEASE_SECONDS: '2', WEBHOOK_TIMEOUT_MS: '1000' };
+const RESTART = { USAGE_FLUSH_INTERVAL_MS: '200', DEFAULT_RATE_LIMIT: '1000000', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_POLL_INTERVAL_MS: '100', WEBHOOK_LEASE_SECONDS: '2', WEBHOOK_TIMEOUT_MS: '1000' };
 
 /** Sends requests one after another until stopped or the server goes away. */
 function loop(server: TestServer, path: string, key: string) {
