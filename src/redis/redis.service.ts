@@ -66,7 +66,9 @@ export class RedisService implements OnApplicationShutdown {
     if (target.kind === 'single') return new Redis(target.url, node);
     const options: ClusterOptions = {
       enableOfflineQueue: offlineQueue,
-      enableAutoPipelining: overrides.autoPipelining,
+      // Never on a cluster: ioredis 5's cluster auto-pipeline can answer with fewer results than commands and
+      // then throws from a nextTick callback, which ends the process. The limiter batches each tick itself.
+      enableAutoPipelining: false,
       clusterRetryStrategy: (times: number) => Math.min(times * 200, 2000),
       // A moved slot or a failover is retried briefly; beyond that the caller's degraded mode takes over.
       maxRedirections: 4,

@@ -235,9 +235,9 @@ export class RedisCounterStore implements CounterStore {
   }
 
   /**
-   * On a cluster, ioredis's auto-pipelining routes a command by its first argument, which for a script
-   * with a variable number of keys is that number, not a key (redis/ioredis#2109): the script is
-   * registered once per key count instead, so that the first argument is the first key.
+   * On a cluster, ioredis may route a script with a variable number of keys by its first argument, which is
+   * that number, not a key (redis/ioredis#2109): the script is registered once per key count instead, so
+   * that the first argument is the first key.
    */
   private fixedCommand(keys: number): FixedHitCommand {
     let command = this.fixedCommands[keys];
