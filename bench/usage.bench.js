@@ -10,9 +10,8 @@
  * `run(ctx)` returns rows {scenario, value, unit, target?, pass?}; `node bench/usage.bench.js` runs it alone.
  * Environment: BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/), BENCH_USAGE_SECONDS (default 5).
  */
-const { spawn } = require('node:child_process');
 const { mkdtempSync, rmSync } = require('node:fs');
-const { createServer } = require('node:net');
+const { startServer } = require('./server');
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 
@@ -148,53 +147,6 @@ function serverCpuSeconds() {
     /* not Linux, or not allowed */
   }
   return null;
-}
-
-async function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-async function startServer(dbEnv) {
-  const { generateKey } = require(join(DIST, 'auth', 'key-format'));
-  const port = await freePort();
-  const adminKey = generateKey('tg', 'live').key;
-  const proc = spawn(process.execPath, [join(DIST, 'main.js')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_API_KEY: adminKey, BILLING_AUTO_CLOSE: 'false', BODY_LIMIT_BYTES: String(4 * 1024 * 1024), ...dbEnv },
-  });
-  let stderr = '';
-  proc.stderr.on('data', (d) => (stderr += d));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (proc.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-    try {
-      if ((await fetch(`${url}/health/live`)).ok) break;
-    } catch {
-      /* not yet */
-    }
-    if (i > 300) throw new Error('server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const call = async (path, body, key = adminKey) => {
-    const r = await fetch(`${url}${path}`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (r.status >= 300) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-    return r.json();
-  };
-  const stop = () =>
-    new Promise((ok) => {
-      if (proc.exitCode !== null) return ok();
-      proc.once('exit', ok);
-      proc.kill('SIGTERM');
-    });
-  return { url, call, stop };
 }
 
 async function eventsBench(dbEnv, seconds) {

@@ -1,36 +1,14 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { parseKey } from '../src/auth/key-format';
 import { consumerWithKey, sleep } from './support/fixtures';
-import { REDIS_URL, ROOT, TestDatabase, TestServer } from './support/server';
-
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d) => (stdout += d));
-    proc.stderr.on('data', (d) => (stderr += d));
-    proc.on('error', reject);
-    proc.on('close', (code) => resolve({ code, stdout, stderr }));
-    proc.stdin.end(stdin ?? '');
-  });
-}
+import { runCli } from './support/cli';
+import { REDIS_URL, TestDatabase, TestServer } from './support/server';
 
 describe('command line', () => {
   let server: TestServer;
   let env: Record<string, string>;
   const redisPrefix = `tg-e2e-cli-${Math.random().toString(36).slice(2, 8)}:`;
 
-  const cli = (args: string[], stdin?: string) => run(args, env, stdin);
+  const cli = (args: string[], stdin?: string) => runCli(args, env, stdin);
 
   /** Polls until the key is refused: at once through Redis pub/sub, else within the (shortened) cache TTL. */
   async function refusedWithin(key: string, ms: number): Promise<number> {
@@ -54,7 +32,7 @@ describe('command line', () => {
 
   beforeAll(async () => {
     // The first admin key of this server comes from `generate-key`, as an operator would set ADMIN_API_KEY.
-    const generated = await run(['generate-key'], {});
+    const generated = await runCli(['generate-key'], {});
     expect(generated.code).toBe(0);
     const adminKey = generated.stdout.trim();
     const serverEnv: Record<string, string> = REDIS_URL ? { REDIS_PREFIX: redisPrefix } : { KEY_CACHE_TTL_SECONDS: '1' };
@@ -85,7 +63,7 @@ describe('command line', () => {
       const live = await cli(['generate-key']);
       expect(live.stdout).toMatch(/^tg_live_[0-9A-Za-z]{38}\n$/);
       expect(parseKey(live.stdout.trim())).toEqual({ prefix: 'tg', environment: 'live' });
-      const test = await run(['generate-key', '--env', 'test', '--json'], { KEY_PREFIX: 'acme' });
+      const test = await runCli(['generate-key', '--env', 'test', '--json'], { KEY_PREFIX: 'acme' });
       const parsed = JSON.parse(test.stdout);
       expect(parseKey(parsed.key)).toEqual({ prefix: 'acme', environment: 'test' });
       expect(parsed.start).toBe(parsed.key.slice(0, 'acme_test_'.length + 4));
@@ -188,10 +166,10 @@ describe('command line', () => {
     it('applies the schema to an empty database once, then has nothing to do', async () => {
       const fresh = await TestDatabase.create();
       try {
-        const first = await run(['migrate'], fresh.env);
+        const first = await runCli(['migrate'], fresh.env);
         expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
         expect(first.stdout).toMatch(/^applied: InitialSchema1764000000000/);
-        const second = await run(['migrate', '--json'], fresh.env);
+        const second = await runCli(['migrate', '--json'], fresh.env);
         expect(JSON.parse(second.stdout)).toEqual({ applied: [] });
       } finally {
         await fresh.drop();
@@ -201,7 +179,7 @@ describe('command line', () => {
     });
 
     it('exits non-zero when the database cannot be reached', async () => {
-      const r = await run(['migrate'], { DB_TYPE: 'mysql', DATABASE_URL: 'mysql://root@127.0.0.1:1/none', KEY_HASH_SECRET: 'x'.repeat(20) });
+      const r = await runCli(['migrate'], { DB_TYPE: 'mysql', DATABASE_URL: 'mysql://root@127.0.0.1:1/none', KEY_HASH_SECRET: 'x'.repeat(20) });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^error: /);
     });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,9 +6,8 @@ import { hashSync } from 'bcryptjs';
 import { KeyHasher } from '../src/auth/key-hasher';
 import { queryDb } from './support/db';
 import { adminKeyWith, consumerWithKey, sleep } from './support/fixtures';
-import { ROOT, TestServer } from './support/server';
-
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+import { runCli } from './support/cli';
+import { TestServer } from './support/server';
 
 /** A key as another system would have issued it: no Tollgate prefix, no checksum. */
 const foreignKey = (prefix = 'acme') => `${prefix}-${randomBytes(18).toString('hex')}`;
@@ -18,18 +16,6 @@ const sha512 = (s: string, enc: 'hex' | 'base64' = 'hex') => createHash('sha512'
 const OLD_SECRET = 'the-old-systems-hmac-secret';
 const hmac = (s: string) => createHmac('sha256', OLD_SECRET).update(s).digest('hex');
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d) => (stdout += d));
-    proc.stderr.on('data', (d) => (stderr += d));
-    proc.on('error', reject);
-    proc.on('close', (code) => resolve({ code, stdout, stderr }));
-    proc.stdin.end('');
-  });
-}
 
 describe('key import', () => {
   let server: TestServer;

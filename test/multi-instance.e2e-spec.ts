@@ -1,9 +1,8 @@
 import { consumerWithKey, sleep } from './support/fixtures';
+import { sharedInstanceCases } from './support/shared-instances';
 import { TcpProxy } from './support/tcp-proxy';
-import { insertPlan, rawSql } from './support/raw-sql';
 import { REDIS_URL, type Response, TestServer, USE_MYSQL } from './support/server';
 
-const count = (responses: Response[], status: number) => responses.filter((r) => r.status === status).length;
 
 const describeMulti = USE_MYSQL && REDIS_URL ? describe : describe.skip;
 
@@ -27,45 +26,7 @@ describeMulti('two instances on MariaDB + Redis (runs with DB_TYPE=mysql and RED
     await proxy?.close();
   });
 
-  it('admits exactly the limit of one key across both instances under concurrency', async () => {
-    const { plaintext } = await consumerWithKey(a, { scopes: [], rateLimits: [{ name: 'twenty', limit: 20, windowSeconds: 60 }] });
-    // Warm both key caches so that the burst below is decided by the limiter alone.
-    await a.get('/v1/me/ping', plaintext);
-    await b.get('/v1/me/ping', plaintext);
-    const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).get('/v1/me/ping', plaintext)));
-    expect(count(responses, 200)).toBe(18);
-    expect(count(responses, 429)).toBe(42);
-  });
-
-  it('shares a quota across both instances', async () => {
-    const sql = await rawSql(a.db);
-    try {
-      const planId = await insertPlan(sql, { quotas: [{ metric: 'requests', limit: 15, period: 'month' }] });
-      const { plaintext } = await consumerWithKey(a, { scopes: [] }, { planId });
-      const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).get('/v1/me/ping', plaintext)));
-      expect(count(responses, 200)).toBe(15);
-      expect(count(responses, 429)).toBe(25);
-      expect(responses.filter((r) => r.status === 429).every((r) => r.body.error === 'QUOTA_EXCEEDED')).toBe(true);
-    } finally {
-      await sql.close();
-    }
-  });
-
-  it('refuses a key revoked on A on B within one second', async () => {
-    const { key, plaintext } = await consumerWithKey(a, { scopes: [] });
-    expect((await b.get('/v1/me/ping', plaintext)).status).toBe(200);
-    expect((await a.post(`/v1/admin/keys/${key.id}/revoke`, {}, a.adminKey)).status).toBe(200);
-    const revokedAt = Date.now();
-    let last: Response;
-    do {
-      last = await b.get('/v1/me/ping', plaintext);
-      if (last.status === 401) break;
-      await sleep(20);
-    } while (Date.now() - revokedAt < 3_000);
-    expect(last.status).toBe(401);
-    expect(last.body.error).toBe('KEY_REVOKED');
-    expect(Date.now() - revokedAt).toBeLessThanOrEqual(1_000);
-  });
+  sharedInstanceCases(() => ({ a, b }));
 
   it('keeps serving under local limits while Redis is away, with no 5xx, and shares again once it is back', async () => {
     const { plaintext } = await consumerWithKey(a, { scopes: [], rateLimits: [{ name: 'ten', limit: 10, windowSeconds: 60 }] });

@@ -1,9 +1,10 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createConnection, type Connection } from 'mysql2/promise';
+import { killAndRemove } from './processes';
 import { freePort } from '../support/server';
 
 const run = promisify(execFile);
@@ -105,14 +106,7 @@ export class LocalMariaDbPair {
     this.procs.get(this.replicaPort)?.kill('SIGKILL');
   }
 
-  async stop(): Promise<void> {
-    for (const proc of this.procs.values()) {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGKILL');
-        await new Promise((r) => proc.once('exit', r));
-      }
-    }
-    this.procs.clear();
-    rmSync(this.dir, { recursive: true, force: true });
+  stop(): Promise<void> {
+    return killAndRemove(this.procs, this.dir);
   }
 }

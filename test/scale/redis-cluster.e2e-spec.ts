@@ -1,9 +1,9 @@
-import { consumerWithKey, sleep } from '../support/fixtures';
+import { consumerWithKey } from '../support/fixtures';
+import { countStatus, sharedInstanceCases } from '../support/shared-instances';
 import { insertPlan, rawSql } from '../support/raw-sql';
 import { type Response, TestServer, USE_MYSQL } from '../support/server';
 import { LocalRedisCluster } from './redis-cluster';
 
-const count = (responses: Response[], status: number) => responses.filter((r) => r.status === status).length;
 
 // Two instances share one database: MariaDB (npm run test:cluster sets it up).
 const describeCluster = USE_MYSQL ? describe : describe.skip;
@@ -33,44 +33,7 @@ describeCluster('two instances on a 3-master Redis Cluster (runs with DB_TYPE=my
     expect(ready.body.info.redis).toEqual({ status: 'up', state: 'ok' });
   });
 
-  it('admits exactly the limit of one key across both instances under concurrency', async () => {
-    const { plaintext } = await consumerWithKey(a, { scopes: [], rateLimits: [{ name: 'twenty', limit: 20, windowSeconds: 60 }] });
-    await a.get('/v1/me/ping', plaintext);
-    await b.get('/v1/me/ping', plaintext);
-    const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).get('/v1/me/ping', plaintext)));
-    expect(count(responses, 200)).toBe(18);
-    expect(count(responses, 429)).toBe(42);
-  });
-
-  it('shares a quota across both instances exactly', async () => {
-    const sql = await rawSql(a.db);
-    try {
-      const planId = await insertPlan(sql, { quotas: [{ metric: 'requests', limit: 15, period: 'month' }] });
-      const { plaintext } = await consumerWithKey(a, { scopes: [] }, { planId });
-      const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).get('/v1/me/ping', plaintext)));
-      expect(count(responses, 200)).toBe(15);
-      expect(count(responses, 429)).toBe(25);
-      expect(responses.filter((r) => r.status === 429).every((r) => r.body.error === 'QUOTA_EXCEEDED')).toBe(true);
-    } finally {
-      await sql.close();
-    }
-  });
-
-  it('refuses a key revoked on A on B within one second', async () => {
-    const { key, plaintext } = await consumerWithKey(a, { scopes: [] });
-    expect((await b.get('/v1/me/ping', plaintext)).status).toBe(200);
-    expect((await a.post(`/v1/admin/keys/${key.id}/revoke`, {}, a.adminKey)).status).toBe(200);
-    const revokedAt = Date.now();
-    let last: Response;
-    do {
-      last = await b.get('/v1/me/ping', plaintext);
-      if (last.status === 401) break;
-      await sleep(20);
-    } while (Date.now() - revokedAt < 3_000);
-    expect(last.status).toBe(401);
-    expect(last.body.error).toBe('KEY_REVOKED');
-    expect(Date.now() - revokedAt).toBeLessThanOrEqual(1_000);
-  });
+  sharedInstanceCases(() => ({ a, b }));
 
   it("spreads consumers over the masters, keeps each consumer's counters on one, and counts each exactly", async () => {
     const sql = await rawSql(a.db);
@@ -93,7 +56,7 @@ describeCluster('two instances on a 3-master Redis Cluster (runs with DB_TYPE=my
     for (const { plaintext } of consumers) {
       const mine = responses.filter((x) => x.plaintext === plaintext).map((x) => x.r);
       // The key's own limit (7) is the tighter one.
-      expect([count(mine, 200), count(mine, 429)]).toEqual([7, 3]);
+      expect([countStatus(mine, 200), countStatus(mine, 429)]).toEqual([7, 3]);
     }
 
     const byNode = await cluster.keysByNode(`${prefix}rl:*`);

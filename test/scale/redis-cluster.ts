@@ -1,8 +1,9 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { killAndRemove } from './processes';
 import { freePort } from '../support/server';
 
 const run = promisify(execFile);
@@ -131,14 +132,7 @@ export class LocalRedisCluster {
     this.procs.delete(port);
   }
 
-  async stop(): Promise<void> {
-    for (const proc of this.procs.values()) {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGKILL');
-        await new Promise((r) => proc.once('exit', r));
-      }
-    }
-    this.procs.clear();
-    rmSync(this.dir, { recursive: true, force: true });
+  stop(): Promise<void> {
+    return killAndRemove(this.procs, this.dir);
   }
 }
