@@ -93,6 +93,12 @@ const ApiAuthorize = () =>
     }),
   );
 
+/** The gateway's key is checked by the route's hook, before anything else; the answer is 200 when allowed. */
+const GatewayAuthenticated = () => applyDecorators(RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates }), HttpCode(200));
+
+/** The other methods and the path form: served like the documented GET, left out of the document. */
+const UndocumentedAuthorize = () => applyDecorators(Public(), GatewayAuthenticated(), ApiExcludeEndpoint());
+
 /**
  * `/v1/keys/authorize`, any method. Public to the global guards (the client's key is not the caller): its
  * route hook authenticates the gateway's key before anything else, and the service takes the admission
@@ -106,8 +112,7 @@ export class AuthorizeController {
   @Get('authorize')
   // Public to the global guards, like the other methods, but documented with the gateway key's security.
   @SetMetadata(IS_PUBLIC, true)
-  @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
-  @HttpCode(200)
+  @GatewayAuthenticated()
   @ApiAuthorize()
   authorize(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> | void {
     return this.authorizer.authorize(request, reply);
@@ -115,10 +120,7 @@ export class AuthorizeController {
 
   /** `/v1/keys/authorize/needs;scopes=…/<client path>`: gateways that append the client's path (Envoy). */
   @Get('authorize/*')
-  @Public()
-  @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
-  @HttpCode(200)
-  @ApiExcludeEndpoint()
+  @UndocumentedAuthorize()
   authorizeGetWithPath(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> | void {
     return this.authorizer.authorize(request, reply);
   }
@@ -126,46 +128,31 @@ export class AuthorizeController {
   // One route per method, each with the gateway hook (Fastify's all() takes no route config), described
   // once above. Fastify answers HEAD with GET's route.
   @Post(['authorize', 'authorize/*'])
-  @Public()
-  @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
-  @HttpCode(200)
-  @ApiExcludeEndpoint()
+  @UndocumentedAuthorize()
   authorizePost(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> | void {
     return this.authorizer.authorize(request, reply);
   }
 
   @Put(['authorize', 'authorize/*'])
-  @Public()
-  @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
-  @HttpCode(200)
-  @ApiExcludeEndpoint()
+  @UndocumentedAuthorize()
   authorizePut(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> | void {
     return this.authorizer.authorize(request, reply);
   }
 
   @Patch(['authorize', 'authorize/*'])
-  @Public()
-  @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
-  @HttpCode(200)
-  @ApiExcludeEndpoint()
+  @UndocumentedAuthorize()
   authorizePatch(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> | void {
     return this.authorizer.authorize(request, reply);
   }
 
   @Delete(['authorize', 'authorize/*'])
-  @Public()
-  @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
-  @HttpCode(200)
-  @ApiExcludeEndpoint()
+  @UndocumentedAuthorize()
   authorizeDelete(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> | void {
     return this.authorizer.authorize(request, reply);
   }
 
   @Options(['authorize', 'authorize/*'])
-  @Public()
-  @RouteConfig({ [AUTHENTICATES]: 'gateway' satisfies Authenticates })
-  @HttpCode(200)
-  @ApiExcludeEndpoint()
+  @UndocumentedAuthorize()
   authorizeOptions(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> | void {
     return this.authorizer.authorize(request, reply);
   }
